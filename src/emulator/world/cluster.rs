@@ -1,0 +1,268 @@
+//! An Aurora PostgreSQL cluster: status, the hidden paused state of its serverless
+//! writer, connections and capacity (reference/aws.md sections 5, 6 and 13).
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum DbMode {
+    /// Aurora Serverless v2 (EngineMode provisioned, db.serverless); min 0 = auto-pause.
+    ServerlessV2 {
+        min: f64,
+        max: f64,
+        seconds_until_auto_pause: u32,
+    },
+    /// Aurora Serverless v1 (EngineMode serverless), the seed project's legacy mode.
+    ServerlessV1 {
+        min: u32,
+        max: u32,
+        auto_pause: bool,
+        seconds_until_auto_pause: u32,
+    },
+    /// A provisioned writer such as db.t4g.medium: never pauses.
+    Provisioned { instance_class: String },
+}
+
+/// The writer's hidden power state; AWS shows none of it in any status field.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Power {
+    Awake,
+    Pausing { until: f64 },
+    Paused { since: f64 },
+    Resuming { until: f64 },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ClusterStatus {
+    Available,
+    Stopping { until: f64 },
+    Stopped,
+    Starting { until: f64 },
+}
+
+impl ClusterStatus {
+    pub fn as_aws(&self) -> &'static str {
+        match self {
+            ClusterStatus::Available => "available",
+            ClusterStatus::Stopping { .. } => "stopping",
+            ClusterStatus::Stopped => "stopped",
+            ClusterStatus::Starting { .. } => "starting",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ClusterMinute {
+    pub peak_connections: u32,
+    pub peak_capacity: f64,
+    pub min_capacity: f64,
+    pub busy_seconds: f64,
+}
+
+#[derive(Clone, Debug)]
+pub struct Cluster {
+    pub id: String,
+    pub arn: String,
+    pub resource_id: String,
+    pub writer_id: String,
+    pub writer_arn: String,
+    pub writer_resource_id: String,
+    pub engine_version: String,
+    pub mode: DbMode,
+    pub status: ClusterStatus,
+    pub power: Power,
+    pub capacity: f64,
+    pub connections: u32,
+    /// When the last user connection closed (None while any is open).
+    pub idle_since: Option<f64>,
+    /// After an admin-triggered wake Aurora waits at least 20 minutes before pausing.
+    pub no_pause_until: f64,
+    pub automatic_restart_time: Option<f64>,
+    pub http_endpoint_enabled: bool,
+    pub master_user_secret_arn: Option<String>,
+    pub database_name: String,
+    pub master_username: String,
+    pub created_at: f64,
+    pub tags: Vec<(String, String)>,
+    /// Set like a parameter group would; otherwise derived from MaxCapacity.
+    pub max_connections_override: Option<u32>,
+    pub minute: ClusterMinute,
+}
+
+/// Seconds a v2 writer takes to pause once it starts (unverified on AWS).
+pub const V2_PAUSE_SECONDS: f64 = 20.0;
+/// Connections PostgreSQL keeps for superusers (superuser_reserved_connections).
+pub const RESERVED_CONNECTIONS: u32 = 3;
+
+impl Cluster {
+    pub fn is_serverless(&self) -> bool {
+        !matches!(self.mode, DbMode::Provisioned { .. })
+    }
+
+    pub fn is_v1(&self) -> bool {
+        matches!(self.mode, DbMode::ServerlessV1 { .. })
+    }
+
+    pub fn paused(&self) -> bool {
+        matches!(self.power, Power::Paused { .. })
+    }
+
+    /// PostgreSQL's max_connections: fixed by MaxCapacity for v2 (section 8's table, capped
+    /// at 2,000 with MinCapacity 0 or 0.5), by current capacity for v1 (an estimate).
+    pub fn max_connections(&self) -> u32 {
+        if let Some(n) = self.max_connections_override {
+            return n;
+        }
+        match &self.mode {
+            DbMode::ServerlessV2 { min, max, .. } => {
+                let table = [
+                    (1.0, 189.0),
+                    (4.0, 823.0),
+                    (8.0, 1669.0),
+                    (16.0, 3360.0),
+                    (32.0, 5000.0),
+                ];
+                let n = interpolate(&table, *max);
+                let n = if *min <= 0.5 { n.min(2000.0) } else { n };
+                n as u32
+            }
+            DbMode::ServerlessV1 { min, .. } => {
+                let acu = if self.capacity > 0.0 {
+                    self.capacity
+                } else {
+                    *min as f64
+                };
+                // ~2 GiB per ACU through PostgreSQL's formula (reference section 8).
+                ((acu * 2.0 * 1024.0 * 1024.0 * 1024.0 / 9_531_392.0) as u32).min(5000)
+            }
+            DbMode::Provisioned { instance_class } => match instance_class.as_str() {
+                "db.t3.medium" => 420,
+                "db.t4g.medium" => 405,
+                "db.r6g.large" => 1722,
+                "db.r5.large" => 1600,
+                _ => 5000,
+            },
+        }
+    }
+
+    pub fn usable_connections(&self) -> u32 {
+        self.max_connections().saturating_sub(RESERVED_CONNECTIONS)
+    }
+
+    pub fn max_capacity(&self) -> f64 {
+        match &self.mode {
+            DbMode::ServerlessV2 { max, .. } => *max,
+            DbMode::ServerlessV1 { max, .. } => *max as f64,
+            DbMode::Provisioned { .. } => 0.0,
+        }
+    }
+
+    /// Capacity an awake serverless writer settles at for its load.
+    pub fn target_capacity(&self) -> f64 {
+        match &self.mode {
+            DbMode::ServerlessV2 { min, max, .. } => {
+                let want = 0.5 + self.connections as f64 * 0.05;
+                (want * 2.0).ceil() / 2.0
+            }
+            .clamp(min.max(0.5), *max),
+            DbMode::ServerlessV1 { min, max, .. } => {
+                let mut acu = *min;
+                while acu < *max && self.connections as f64 > acu as f64 * 20.0 {
+                    acu *= 2;
+                }
+                acu.min(*max) as f64
+            }
+            DbMode::Provisioned { .. } => 0.0,
+        }
+    }
+
+    /// When the writer would start pausing, if nothing keeps it awake.
+    pub fn auto_pause_at(&self) -> Option<f64> {
+        if self.status != ClusterStatus::Available || self.power != Power::Awake {
+            return None;
+        }
+        let idle_since = self.idle_since?;
+        let seconds = match &self.mode {
+            DbMode::ServerlessV2 {
+                min,
+                seconds_until_auto_pause,
+                ..
+            } if *min == 0.0 => *seconds_until_auto_pause,
+            DbMode::ServerlessV1 {
+                auto_pause: true,
+                seconds_until_auto_pause,
+                ..
+            } => *seconds_until_auto_pause,
+            _ => return None,
+        };
+        Some((idle_since + seconds as f64).max(self.no_pause_until))
+    }
+
+    pub fn next_transition(&self) -> Option<f64> {
+        let mut times = Vec::with_capacity(4);
+        match self.status {
+            ClusterStatus::Stopping { until } | ClusterStatus::Starting { until } => {
+                times.push(until)
+            }
+            ClusterStatus::Stopped => times.extend(self.automatic_restart_time),
+            ClusterStatus::Available => {}
+        }
+        match self.power {
+            Power::Pausing { until } | Power::Resuming { until } => times.push(until),
+            Power::Awake => times.extend(self.auto_pause_at()),
+            Power::Paused { .. } => {}
+        }
+        times.into_iter().reduce(f64::min)
+    }
+
+    /// The writer's capacity as CloudWatch reports it now.
+    pub fn reported_capacity(&self) -> f64 {
+        match (self.status.clone(), self.power) {
+            (ClusterStatus::Available, Power::Paused { .. }) => 0.0,
+            (ClusterStatus::Available, _) => self.capacity,
+            _ => 0.0,
+        }
+    }
+}
+
+fn interpolate(table: &[(f64, f64)], x: f64) -> f64 {
+    let (first, last) = (table[0], table[table.len() - 1]);
+    if x <= first.0 {
+        return first.1 * x.max(0.5) / first.0;
+    }
+    if x >= last.0 {
+        return last.1;
+    }
+    for pair in table.windows(2) {
+        let ((x0, y0), (x1, y1)) = (pair[0], pair[1]);
+        if x <= x1 {
+            return y0 + (y1 - y0) * (x - x0) / (x1 - x0);
+        }
+    }
+    last.1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn v2_max_connections_follow_the_table() {
+        let mut c = crate::emulator::seed::test_cluster("c");
+        c.mode = DbMode::ServerlessV2 {
+            min: 0.0,
+            max: 4.0,
+            seconds_until_auto_pause: 300,
+        };
+        assert_eq!(c.max_connections(), 823);
+        c.mode = DbMode::ServerlessV2 {
+            min: 0.0,
+            max: 64.0,
+            seconds_until_auto_pause: 300,
+        };
+        assert_eq!(c.max_connections(), 2000, "capped with min 0");
+        c.mode = DbMode::ServerlessV2 {
+            min: 1.0,
+            max: 64.0,
+            seconds_until_auto_pause: 300,
+        };
+        assert_eq!(c.max_connections(), 5000);
+    }
+}
