@@ -31,14 +31,14 @@ pub async fn run(args: EmulatorArgs) -> anyhow::Result<()> {
     })
     .await
     .context("could not start the emulator")?;
-    // The endpoint is the first line of stdout, for scripts.
-    let mut out = std::io::stdout();
-    writeln!(out, "{}", emulator.endpoint_url())?;
-    out.flush()?;
     let record = crate::emulator::runtime_record::write(emulator.endpoint_url());
     if let Err(e) = &record {
         tracing::warn!(error = %e, "could not record the emulator endpoint");
     }
+    // The endpoint is the first line of stdout, for scripts.
+    let mut out = std::io::stdout();
+    writeln!(out, "{}", emulator.endpoint_url())?;
+    out.flush()?;
     eprintln!(
         "scale0 emulator: region {} at {} (speed {}x). Ctrl-C to stop.",
         emulator.with_world(|w, _| w.region.clone()),

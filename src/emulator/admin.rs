@@ -3,9 +3,9 @@
 
 use super::Shared;
 use super::faults::FaultRule;
+use super::world::Image;
 use super::world::cluster::Power;
 use super::world::service::{OperationType, ServiceStatus};
-use super::world::Image;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -21,7 +21,10 @@ pub fn routes() -> Router<Arc<Shared>> {
         .route("/_scale0/clock", get(clock))
         .route("/_scale0/clock/advance", post(advance))
         .route("/_scale0/clock/speed", post(speed))
-        .route("/_scale0/faults", get(list_faults).post(add_fault).delete(clear_faults))
+        .route(
+            "/_scale0/faults",
+            get(list_faults).post(add_fault).delete(clear_faults),
+        )
         .route("/_scale0/faults/{id}", delete(remove_fault))
         .route("/_scale0/faults/deploy-failure", post(deploy_failure))
         .route("/_scale0/faults/maintenance", post(maintenance))
@@ -30,21 +33,31 @@ pub fn routes() -> Router<Arc<Shared>> {
 }
 
 fn bad_request(message: impl Into<String>) -> Response {
-    (StatusCode::BAD_REQUEST, Json(json!({"error": message.into()}))).into_response()
+    (
+        StatusCode::BAD_REQUEST,
+        Json(json!({"error": message.into()})),
+    )
+        .into_response()
 }
 
 fn not_found(message: impl Into<String>) -> Response {
-    (StatusCode::NOT_FOUND, Json(json!({"error": message.into()}))).into_response()
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({"error": message.into()})),
+    )
+        .into_response()
 }
 
 /// Parses a JSON body into `T`, or answers 400 with the reason.
-fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Response> {
-    serde_json::from_slice(body).map_err(|e| bad_request(format!("invalid request body: {e}")))
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String> {
+    serde_json::from_slice(body).map_err(|e| format!("invalid request body: {e}"))
 }
 
 async fn clock(State(shared): State<Arc<Shared>>) -> Json<Value> {
     let now = shared.catch_up();
-    Json(json!({"status": "ok", "now": now, "now_iso": super::shapes::iso8601(now), "speed": shared.clock.speed()}))
+    Json(
+        json!({"status": "ok", "now": now, "now_iso": super::shapes::iso8601(now), "speed": shared.clock.speed()}),
+    )
 }
 
 #[derive(Deserialize)]
@@ -55,7 +68,7 @@ struct Advance {
 async fn advance(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) -> Response {
     let a: Advance = match parse(&body) {
         Ok(a) => a,
-        Err(r) => return r,
+        Err(e) => return bad_request(e),
     };
     if !a.seconds.is_finite() || a.seconds < 0.0 || a.seconds > 30.0 * 86400.0 {
         return bad_request("seconds must be between 0 and 2592000 (30 days)");
@@ -73,7 +86,7 @@ struct Speed {
 async fn speed(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) -> Response {
     let s: Speed = match parse(&body) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(e) => return bad_request(e),
     };
     if !s.speed.is_finite() || !(0.0..=10_000.0).contains(&s.speed) {
         return bad_request("speed must be between 0 and 10000");
@@ -90,7 +103,7 @@ async fn list_faults(State(shared): State<Arc<Shared>>) -> Json<Value> {
 async fn add_fault(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) -> Response {
     let rule: FaultRule = match parse(&body) {
         Ok(r) => r,
-        Err(r) => return r,
+        Err(e) => return bad_request(e),
     };
     match shared.faults().add(rule) {
         Ok(rule) => (StatusCode::CREATED, Json(json!(rule))).into_response(),
@@ -120,7 +133,7 @@ struct ServiceTarget {
 async fn deploy_failure(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) -> Response {
     let target: ServiceTarget = match parse(&body) {
         Ok(t) => t,
-        Err(r) => return r,
+        Err(e) => return bad_request(e),
     };
     let (mut world, _) = shared.world();
     match world.service_index(&target.service) {
@@ -136,7 +149,7 @@ async fn deploy_failure(State(shared): State<Arc<Shared>>, body: axum::body::Byt
 async fn maintenance(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) -> Response {
     let target: ServiceTarget = match parse(&body) {
         Ok(t) => t,
-        Err(r) => return r,
+        Err(e) => return bad_request(e),
     };
     let (mut world, now) = shared.world();
     let Some(i) = world.service_index(&target.service) else {
@@ -166,17 +179,24 @@ struct Push {
 async fn push_image(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) -> Response {
     let push: Push = match parse(&body) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(e) => return bad_request(e),
     };
     let tag_ok = !push.tag.is_empty()
         && push.tag.len() <= 128
-        && push.tag.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+        && push
+            .tag
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
     if !tag_ok {
         return bad_request(format!("invalid image tag {:?}", push.tag));
     }
     let (mut world, now) = shared.world();
     let digest = format!("sha256:{}", world.random_hex(64));
-    let Some(r) = world.repositories.iter().position(|r| r.name == push.repository) else {
+    let Some(r) = world
+        .repositories
+        .iter()
+        .position(|r| r.name == push.repository)
+    else {
         return not_found(format!("no repository {}", push.repository));
     };
     let repo = &mut world.repositories[r];
@@ -193,7 +213,9 @@ async fn push_image(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) 
     let auto: Vec<usize> = (0..world.services.len())
         .filter(|&i| {
             let s = &world.services[i];
-            s.auto_deployments && s.image_identifier == identifier && s.status == ServiceStatus::Running
+            s.auto_deployments
+                && s.image_identifier == identifier
+                && s.status == ServiceStatus::Running
         })
         .collect();
     let mut deployed = Vec::new();
@@ -201,7 +223,8 @@ async fn push_image(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) 
         world.deploy(i, OperationType::StartDeployment, identifier.clone(), now);
         deployed.push(world.services[i].name.clone());
     }
-    Json(json!({"imageDigest": digest, "imageTag": push.tag, "autoDeployed": deployed})).into_response()
+    Json(json!({"imageDigest": digest, "imageTag": push.tag, "autoDeployed": deployed}))
+        .into_response()
 }
 
 /// Everything, including what AWS does not show (a writer's paused state, connections).

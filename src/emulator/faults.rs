@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum FaultKind {
     /// Answer after `ms` more milliseconds (real time).
-    Latency { ms: u64 },
+    Latency {
+        ms: u64,
+    },
     /// The service's throttling error.
     Throttle,
     /// An HTTP 5xx with the service's internal error.
@@ -135,11 +137,18 @@ mod tests {
     #[test]
     fn rules_match_by_service_and_operation_and_run_out() {
         let mut f = Faults::default();
-        f.add(rule(r#"{"service":"apprunner","operation":"PauseService","kind":"throttle","count":1}"#)).unwrap();
+        f.add(rule(
+            r#"{"service":"apprunner","operation":"PauseService","kind":"throttle","count":1}"#,
+        ))
+        .unwrap();
         f.add(rule(r#"{"kind":"latency","ms":50}"#)).unwrap();
         assert_eq!(
             f.apply(AwsService::Rds, "DescribeDBClusters"),
-            Effect { latency_ms: 50, stall: false, error: None }
+            Effect {
+                latency_ms: 50,
+                stall: false,
+                error: None
+            }
         );
         assert_eq!(
             f.apply(AwsService::AppRunner, "PauseService").error,

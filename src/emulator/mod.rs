@@ -231,12 +231,13 @@ impl Emulator {
 }
 
 async fn start_workload(shared: &Arc<Shared>, i: usize) -> Result<(), EmulatorError> {
-    let port = workload::start(shared.clone(), i)
-        .await
-        .map_err(|source| EmulatorError::Workload {
-            service: shared.world().0.services[i].name.clone(),
-            source,
-        })?;
+    let port =
+        workload::start(shared.clone(), i)
+            .await
+            .map_err(|source| EmulatorError::Workload {
+                service: shared.world().0.services[i].name.clone(),
+                source,
+            })?;
     shared.world().0.services[i].port = port;
     Ok(())
 }
@@ -253,7 +254,11 @@ async fn aws_request(
     let request = match protocol::decode(&method, uri.path(), uri.query(), &headers, &body) {
         Ok(r) => r,
         Err(e) => {
-            tracing::debug!(path = uri.path(), code = e.error.code, "undecodable request");
+            tracing::debug!(
+                path = uri.path(),
+                code = e.error.code,
+                "undecodable request"
+            );
             return protocol::encode_error(
                 e.service.unwrap_or(AwsService::Rds),
                 e.wire.unwrap_or(Wire::Json { version: "1.0" }),
@@ -282,14 +287,20 @@ async fn aws_request(
             kind,
             match kind {
                 GenericError::Throttling => "Rate exceeded",
-                GenericError::AccessDenied => "User: arn:aws:iam::123456789012:user/scale0-demo is not authorized to perform this operation",
-                GenericError::ExpiredToken => "The security token included in the request is expired",
+                GenericError::AccessDenied => {
+                    "User: arn:aws:iam::123456789012:user/scale0-demo is not authorized to perform this operation"
+                }
+                GenericError::ExpiredToken => {
+                    "The security token included in the request is expired"
+                }
                 _ => "An internal error occurred (injected by /_scale0/faults)",
             },
         )),
         None => {
             let known = request.service.model().has_operation(&request.operation);
-            match known.then(|| api::call(&shared, request.service, &request.operation, &request.input)) {
+            match known
+                .then(|| api::call(&shared, request.service, &request.operation, &request.input))
+            {
                 Some(Some(result)) => result,
                 _ => Err(generic(
                     GenericError::UnknownOperation,
@@ -304,11 +315,20 @@ async fn aws_request(
     };
     match result {
         Ok(output) => {
-            tracing::debug!(service = request.service.name(), op = request.operation, "ok");
+            tracing::debug!(
+                service = request.service.name(),
+                op = request.operation,
+                "ok"
+            );
             protocol::encode_ok(&request, &output, &request_id)
         }
         Err(error) => {
-            tracing::debug!(service = request.service.name(), op = request.operation, code = error.code, "error");
+            tracing::debug!(
+                service = request.service.name(),
+                op = request.operation,
+                code = error.code,
+                "error"
+            );
             protocol::encode_error(request.service, request.wire, &error, &request_id)
         }
     }

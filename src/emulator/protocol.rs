@@ -73,8 +73,8 @@ pub fn decode(
     }
     if let Some(op) = rest_json_operation(method, path) {
         let wire = Some(Wire::RestJson);
-        let input = parse_json(body)
-            .map_err(|e| undecodable(Some(AwsService::RdsData), wire, e))?;
+        let input =
+            parse_json(body).map_err(|e| undecodable(Some(AwsService::RdsData), wire, e))?;
         return Ok(ApiRequest {
             service: AwsService::RdsData,
             wire: Wire::RestJson,
@@ -169,7 +169,10 @@ fn decode_cbor(rest: &str, body: &Bytes) -> Result<ApiRequest, Undecodable> {
             return Err(undecodable(
                 Some(service),
                 wire,
-                ApiError::new("SerializationException", "The request body must be a CBOR map"),
+                ApiError::new(
+                    "SerializationException",
+                    "The request body must be a CBOR map",
+                ),
             ));
         }
         super::shapes::cbor_to_json(&value)
@@ -185,15 +188,22 @@ fn decode_cbor(rest: &str, body: &Bytes) -> Result<ApiRequest, Undecodable> {
 /// restJson1 operations are found by method and path in the model.
 fn rest_json_operation(method: &Method, path: &str) -> Option<String> {
     let model = AwsService::RdsData.model();
-    ["ExecuteStatement", "BatchExecuteStatement", "BeginTransaction", "CommitTransaction", "RollbackTransaction", "ExecuteSql"]
-        .into_iter()
-        .find(|op| {
-            model.operation(op).is_some_and(|o| {
-                o["http"]["requestUri"].as_str() == Some(path)
-                    && o["http"]["method"].as_str() == Some(method.as_str())
-            })
+    [
+        "ExecuteStatement",
+        "BatchExecuteStatement",
+        "BeginTransaction",
+        "CommitTransaction",
+        "RollbackTransaction",
+        "ExecuteSql",
+    ]
+    .into_iter()
+    .find(|op| {
+        model.operation(op).is_some_and(|o| {
+            o["http"]["requestUri"].as_str() == Some(path)
+                && o["http"]["method"].as_str() == Some(method.as_str())
         })
-        .map(str::to_string)
+    })
+    .map(str::to_string)
 }
 
 fn decode_query(
@@ -201,9 +211,7 @@ fn decode_query(
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Result<ApiRequest, Undecodable> {
-    let mut params: Vec<(String, String)> = form_urlencoded::parse(body)
-        .into_owned()
-        .collect();
+    let mut params: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
     if let Some(q) = query {
         params.extend(form_urlencoded::parse(q.as_bytes()).into_owned());
     }
@@ -249,7 +257,12 @@ fn decode_query(
     })
 }
 
-fn with_headers(status: StatusCode, content_type: &'static str, request_id: &str, body: Vec<u8>) -> Response {
+fn with_headers(
+    status: StatusCode,
+    content_type: &'static str,
+    request_id: &str,
+    body: Vec<u8>,
+) -> Response {
     let mut response = (status, body).into_response();
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -272,7 +285,12 @@ pub fn encode_ok(req: &ApiRequest, output: &Value, request_id: &str) -> Response
     match req.wire {
         Wire::Json { .. } | Wire::RestJson => {
             let body = serde_json::to_vec(&model.to_json(output)).unwrap_or_default();
-            with_headers(StatusCode::OK, json_content_type(req.wire), request_id, body)
+            with_headers(
+                StatusCode::OK,
+                json_content_type(req.wire),
+                request_id,
+                body,
+            )
         }
         Wire::Cbor => {
             let shape = model.output_shape(&req.operation).unwrap_or("Unit");
@@ -353,7 +371,11 @@ pub fn encode_error(
         }
     };
     if query_compatible && wire != Wire::Query {
-        let value = format!("{};{}", error.code, if sender { "Sender" } else { "Receiver" });
+        let value = format!(
+            "{};{}",
+            error.code,
+            if sender { "Sender" } else { "Receiver" }
+        );
         if let Ok(v) = HeaderValue::from_str(&value) {
             response.headers_mut().insert("x-amzn-query-error", v);
         }
@@ -393,7 +415,9 @@ pub enum GenericError {
 impl GenericError {
     pub fn status(self) -> u16 {
         match self {
-            GenericError::Throttling | GenericError::ExpiredToken | GenericError::UnknownOperation => 400,
+            GenericError::Throttling
+            | GenericError::ExpiredToken
+            | GenericError::UnknownOperation => 400,
             GenericError::Internal => 500,
             GenericError::AccessDenied => 403,
         }

@@ -25,7 +25,9 @@ pub fn write(endpoint: &str) -> std::io::Result<PathBuf> {
 pub fn read() -> Option<String> {
     let text = std::fs::read_to_string(path()).ok()?;
     let endpoint = text.trim();
-    endpoint.starts_with("http://127.0.0.1:").then(|| endpoint.to_string())
+    endpoint
+        .starts_with("http://127.0.0.1:")
+        .then(|| endpoint.to_string())
 }
 
 /// Removes the record if it is still ours (another emulator may have replaced it).

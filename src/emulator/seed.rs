@@ -222,7 +222,7 @@ pub fn add_environment(world: &mut World, spec: &EnvSpec, now: f64) -> Option<us
     };
     let created_at = now - 30.0 * 86400.0;
     let image_identifier = format!("{}:{}", world.ecr_uri(REPOSITORY), spec.env);
-    let create_op = world.random_hex(32);
+    let create_op = world.uuid();
     world.services.push(Service {
         arn: format!("arn:aws:apprunner:{region}:{ACCOUNT}:service/{name}/{id}"),
         name,
@@ -302,7 +302,9 @@ fn new_cluster(
         automatic_restart_time: spec.stopped.then_some(now + 7.0 * 86400.0),
         http_endpoint_enabled: spec.http_endpoint,
         master_user_secret_arn: spec.managed_secret.then(|| {
-            format!("arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:rds!cluster-{id}-{secret_suffix}")
+            format!(
+                "arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:rds!cluster-{id}-{secret_suffix}"
+            )
         }),
         database_name: id.to_string(),
         master_username: "dbuser".into(),
@@ -470,12 +472,30 @@ pub fn demo(world: &mut World, now: f64) {
     frank.cluster = Some(stopped);
     let frank_service = add_environment(world, &frank, now);
     if let Some(i) = frank_service {
-        record_operation(world, i, OperationType::PauseService, now - 2.0 * 86400.0, 95.0);
+        record_operation(
+            world,
+            i,
+            OperationType::PauseService,
+            now - 2.0 * 86400.0,
+            95.0,
+        );
         if let Some(c) = world.cluster_index("scale0frank") {
             let stopped_at = now - 2.0 * 86400.0 + 400.0;
             world.clusters[c].automatic_restart_time = Some(stopped_at + 7.0 * 86400.0);
-            world.add_event(c, true, "DB instance stopped.".into(), vec!["notification"], stopped_at);
-            world.add_event(c, false, "DB cluster stopped.".into(), vec!["notification"], stopped_at);
+            world.add_event(
+                c,
+                true,
+                "DB instance stopped.".into(),
+                vec!["notification"],
+                stopped_at,
+            );
+            world.add_event(
+                c,
+                false,
+                "DB cluster stopped.".into(),
+                vec!["notification"],
+                stopped_at,
+            );
         }
     }
 
@@ -502,7 +522,7 @@ fn push_newer(world: &mut World, tag: &str, at: f64) {
 }
 
 fn record_operation(world: &mut World, i: usize, kind: OperationType, at: f64, took: f64) {
-    let id = world.random_hex(32);
+    let id = world.uuid();
     let s = &mut world.services[i];
     s.operations.push(Operation {
         id,
@@ -536,18 +556,35 @@ fn history(
     };
     let scaling = world.scaling_of(&world.services[si]);
     let app_server = world.services[si].app_server;
-    let (svc_name, svc_id) = (world.services[si].name.clone(), world.services[si].id.clone());
-    let (cluster_id, writer_id) = (world.clusters[ci].id.clone(), world.clusters[ci].writer_id.clone());
+    let (svc_name, svc_id) = (
+        world.services[si].name.clone(),
+        world.services[si].id.clone(),
+    );
+    let (cluster_id, writer_id) = (
+        world.clusters[ci].id.clone(),
+        world.clusters[ci].writer_id.clone(),
+    );
     let v1 = world.clusters[ci].is_v1();
     let usable = world.clusters[ci].usable_connections() as f64;
     let max_capacity = world.clusters[ci].max_capacity();
     let (min_capacity, pause_after) = match world.clusters[ci].mode {
-        DbMode::ServerlessV2 { min, seconds_until_auto_pause, .. } => {
-            (min.max(0.5), (min == 0.0).then_some(seconds_until_auto_pause as f64))
-        }
-        DbMode::ServerlessV1 { min, auto_pause, seconds_until_auto_pause, .. } => {
-            (min as f64, auto_pause.then_some(seconds_until_auto_pause as f64))
-        }
+        DbMode::ServerlessV2 {
+            min,
+            seconds_until_auto_pause,
+            ..
+        } => (
+            min.max(0.5),
+            (min == 0.0).then_some(seconds_until_auto_pause as f64),
+        ),
+        DbMode::ServerlessV1 {
+            min,
+            auto_pause,
+            seconds_until_auto_pause,
+            ..
+        } => (
+            min as f64,
+            auto_pause.then_some(seconds_until_auto_pause as f64),
+        ),
         DbMode::Provisioned { .. } => (0.0, None),
     };
 
@@ -605,41 +642,69 @@ fn history(
         // Little's law for concurrency; a load test is as concurrent as its clients.
         let latency_s = if clients > 20.0 { 2.2 } else { 0.08 };
         let concurrency = if rpm > 0.0 {
-            (rpm / 60.0 * latency_s).max(1.0).min(clients.max(1.0)).round()
+            (rpm / 60.0 * latency_s)
+                .max(1.0)
+                .min(clients.max(1.0))
+                .round()
         } else {
             0.0
         };
         let wanted_connections = match app_server {
             AppServer::ThreadPerConnection => concurrency,
-            AppServer::BoundedWorkers { workers } => concurrency.min((workers * scaling.max_size) as f64),
+            AppServer::BoundedWorkers { workers } => {
+                concurrency.min((workers * scaling.max_size) as f64)
+            }
         };
         let connections = wanted_connections.min(usable);
         let failing = (wanted_connections - usable).max(0.0);
-        let errors = if concurrency > 0.0 { (rpm * failing / concurrency).round() } else { 0.0 };
+        let errors = if concurrency > 0.0 {
+            (rpm * failing / concurrency).round()
+        } else {
+            0.0
+        };
         let active = if rpm > 0.0 {
-            (concurrency / scaling.max_concurrency as f64).ceil().clamp(1.0, scaling.max_size as f64)
+            (concurrency / scaling.max_concurrency as f64)
+                .ceil()
+                .clamp(1.0, scaling.max_size as f64)
         } else if t < active_until {
             1.0
         } else {
             0.0
         };
 
-        let svc_dims = [("ServiceID", svc_id.as_str()), ("ServiceName", svc_name.as_str())];
+        let svc_dims = [
+            ("ServiceID", svc_id.as_str()),
+            ("ServiceName", svc_name.as_str()),
+        ];
         let put_svc = |world: &mut World, name: &str, d: Datum| {
-            world.metrics.put(MetricKey::new(APPRUNNER, name, &svc_dims), minute, d)
+            world
+                .metrics
+                .put(MetricKey::new(APPRUNNER, name, &svc_dims), minute, d)
         };
         if service_up {
             put_svc(world, "ActiveInstances", Datum::single(active));
             put_svc(world, "Concurrency", Datum::single(concurrency));
-            let cpu = if active > 0.0 { (5.0 + 80.0 * concurrency / (active * scaling.max_concurrency as f64)).min(100.0) } else { 0.5 };
+            let cpu = if active > 0.0 {
+                (5.0 + 80.0 * concurrency / (active * scaling.max_concurrency as f64)).min(100.0)
+            } else {
+                0.5
+            };
             put_svc(world, "CPUUtilization", Datum::single(cpu));
             put_svc(world, "MemoryUtilization", Datum::single(22.0 + cpu / 5.0));
         }
         if rpm > 0.0 {
             let requests = rpm.round();
             put_svc(world, "Requests", Datum::single(requests));
-            put_svc(world, "2xxStatusResponses", Datum::single(requests - errors));
-            put_svc(world, "4xxStatusResponses", Datum::single((requests * 0.004).floor()));
+            put_svc(
+                world,
+                "2xxStatusResponses",
+                Datum::single(requests - errors),
+            );
+            put_svc(
+                world,
+                "4xxStatusResponses",
+                Datum::single((requests * 0.004).floor()),
+            );
             put_svc(world, "5xxStatusResponses", Datum::single(errors));
             let mut latency = Datum::default();
             for _ in 0..24 {
@@ -654,21 +719,52 @@ fn history(
         let capacity = if paused {
             0.0
         } else if v1 {
-            if connections > 40.0 { max_capacity } else { min_capacity }
+            if connections > 40.0 {
+                max_capacity
+            } else {
+                min_capacity
+            }
         } else {
             ((0.5 + connections * 0.05) * 2.0).ceil() / 2.0
         }
         .min(max_capacity.max(0.5));
-        let capacity = if paused { 0.0 } else { capacity.max(min_capacity) };
-        for dims in [[("DBClusterIdentifier", cluster_id.as_str())], [("DBInstanceIdentifier", writer_id.as_str())]] {
-            world.metrics.put(MetricKey::new(RDS, "ServerlessDatabaseCapacity", &dims), minute, Datum::single(capacity));
-            world.metrics.put(MetricKey::new(RDS, "ACUUtilization", &dims), minute, Datum::single((capacity / max_capacity.max(0.5) * 100.0).min(100.0)));
+        let capacity = if paused {
+            0.0
+        } else {
+            capacity.max(min_capacity)
+        };
+        for dims in [
+            [("DBClusterIdentifier", cluster_id.as_str())],
+            [("DBInstanceIdentifier", writer_id.as_str())],
+        ] {
+            world.metrics.put(
+                MetricKey::new(RDS, "ServerlessDatabaseCapacity", &dims),
+                minute,
+                Datum::single(capacity),
+            );
+            world.metrics.put(
+                MetricKey::new(RDS, "ACUUtilization", &dims),
+                minute,
+                Datum::single((capacity / max_capacity.max(0.5) * 100.0).min(100.0)),
+            );
             if !(paused && v1) {
-                let cpu = if paused { 0.0 } else { (3.0 + connections * 0.4).min(100.0) };
-                world.metrics.put(MetricKey::new(RDS, "CPUUtilization", &dims), minute, Datum::single(cpu));
+                let cpu = if paused {
+                    0.0
+                } else {
+                    (3.0 + connections * 0.4).min(100.0)
+                };
+                world.metrics.put(
+                    MetricKey::new(RDS, "CPUUtilization", &dims),
+                    minute,
+                    Datum::single(cpu),
+                );
             }
             if !paused {
-                world.metrics.put(MetricKey::new(RDS, "DatabaseConnections", &dims), minute, Datum::single(connections));
+                world.metrics.put(
+                    MetricKey::new(RDS, "DatabaseConnections", &dims),
+                    minute,
+                    Datum::single(connections),
+                );
             }
         }
         t += 60.0;
@@ -681,12 +777,19 @@ fn history(
     }
     let s = &mut world.services[si];
     s.last_request_at = last_activity.min(now);
-    s.active_instances = if now < active_until && s.status == ServiceStatus::Running { 1 } else { 0 };
-    s.operations.sort_by(|a, b| a.started_at.total_cmp(&b.started_at));
+    s.active_instances = if now < active_until && s.status == ServiceStatus::Running {
+        1
+    } else {
+        0
+    };
+    s.operations
+        .sort_by(|a, b| a.started_at.total_cmp(&b.started_at));
     let c = &mut world.clusters[ci];
     if c.status == ClusterStatus::Available {
         if paused {
-            c.power = Power::Paused { since: paused_since };
+            c.power = Power::Paused {
+                since: paused_since,
+            };
             c.capacity = 0.0;
         } else {
             c.power = Power::Awake;
@@ -708,7 +811,11 @@ fn history_event(world: &mut World, ci: usize, v1: bool, at: f64, resume: bool, 
         (false, true, false) => "Initiated resume for the DB instance.",
         (false, true, true) => "Successfully resumed the DB instance.",
     };
-    let categories = if v1 { vec!["notification"] } else { vec!["notification", "serverless"] };
+    let categories = if v1 {
+        vec!["notification"]
+    } else {
+        vec!["notification", "serverless"]
+    };
     world.add_event(ci, !v1, message.into(), categories, at);
 }
 
@@ -741,9 +848,14 @@ mod tests {
         let requests = MetricKey::new(
             APPRUNNER,
             "Requests",
-            &[("ServiceID", &w.services[1].id), ("ServiceName", "scale0-qa")],
+            &[
+                ("ServiceID", &w.services[1].id),
+                ("ServiceName", "scale0-qa"),
+            ],
         );
-        let points = w.metrics.query(&requests, (now - 86400.0) as i64, now as i64, 3600, "Sum");
+        let points = w
+            .metrics
+            .query(&requests, (now - 86400.0) as i64, now as i64, 3600, "Sum");
         assert!(points.len() > 5, "{points:?}");
     }
 }

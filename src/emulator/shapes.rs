@@ -115,7 +115,9 @@ impl ServiceModel {
     }
 
     pub fn shape(&self, name: &str) -> &Map<String, Value> {
-        self.root["shapes"][name].as_object().unwrap_or_else(|| empty())
+        self.root["shapes"][name]
+            .as_object()
+            .unwrap_or_else(|| empty())
     }
 
     fn shape_type(&self, name: &str) -> &str {
@@ -290,7 +292,9 @@ impl ServiceModel {
     /// The whole `<OpResponse>` document for a successful call.
     pub fn to_query_xml(&self, op: &str, value: &Value, request_id: &str) -> String {
         let namespace = self.metadata("xmlNamespace").unwrap_or_default();
-        let mut xml = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<{op}Response xmlns=\"{namespace}\">");
+        let mut xml = format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<{op}Response xmlns=\"{namespace}\">"
+        );
         let wrapper = self
             .operation(op)
             .and_then(|o| o["output"]["resultWrapper"].as_str());
@@ -362,7 +366,10 @@ impl ServiceModel {
                 xml.push_str(&format!("</{element}>"));
             }
             "timestamp" => {
-                xml.push_str(&format!("<{element}>{}</{element}>", iso8601(epoch_of(value))));
+                xml.push_str(&format!(
+                    "<{element}>{}</{element}>",
+                    iso8601(epoch_of(value))
+                ));
             }
             _ => {
                 let text = match value {
@@ -371,6 +378,78 @@ impl ServiceModel {
                 };
                 xml.push_str(&format!("<{element}>{text}</{element}>"));
             }
+        }
+    }
+
+    // ---- Query protocol output, read back (for tests and tools) -------------------------
+
+    /// Parses a query-protocol XML response back into a value of the operation's output
+    /// shape. Elements the shape does not know are kept under their own names, so that
+    /// `validate` reports them.
+    pub fn from_query_xml(&self, op: &str, xml: &str) -> Result<Value, String> {
+        let root = XmlElement::parse(xml)?;
+        let wrapper = self
+            .operation(op)
+            .and_then(|o| o["output"]["resultWrapper"].as_str())
+            .ok_or_else(|| format!("{op} has no result wrapper"))?;
+        let shape = self
+            .output_shape(op)
+            .ok_or_else(|| format!("{op} has no output"))?;
+        let result = root
+            .children
+            .iter()
+            .find(|c| c.name == wrapper)
+            .ok_or_else(|| format!("no <{wrapper}> in the response"))?;
+        Ok(self.xml_value(shape, result))
+    }
+
+    fn xml_value(&self, shape_name: &str, el: &XmlElement) -> Value {
+        let shape = self.shape(shape_name);
+        match self.shape_type(shape_name) {
+            "structure" => {
+                let members = self.members(shape);
+                let mut out = Map::new();
+                for child in &el.children {
+                    let member = members.iter().find(|(name, m)| {
+                        m.get("locationName")
+                            .and_then(Value::as_str)
+                            .unwrap_or(name)
+                            == child.name
+                    });
+                    match member {
+                        Some((name, m)) => {
+                            let target = m["shape"].as_str().unwrap_or("String");
+                            out.insert(name.clone(), self.xml_value(target, child));
+                        }
+                        None => {
+                            out.insert(child.name.clone(), Value::String(child.text.clone()));
+                        }
+                    }
+                }
+                Value::Object(out)
+            }
+            "list" => {
+                let target = shape["member"]["shape"].as_str().unwrap_or("String");
+                Value::Array(
+                    el.children
+                        .iter()
+                        .map(|c| self.xml_value(target, c))
+                        .collect(),
+                )
+            }
+            "map" => {
+                let target = shape["value"]["shape"].as_str().unwrap_or("String");
+                let mut out = Map::new();
+                for entry in &el.children {
+                    let key = entry.children.iter().find(|c| c.name == "key");
+                    let value = entry.children.iter().find(|c| c.name == "value");
+                    if let (Some(k), Some(v)) = (key, value) {
+                        out.insert(k.text.clone(), self.xml_value(target, v));
+                    }
+                }
+                Value::Object(out)
+            }
+            kind => scalar_from_text(kind, &el.text),
         }
     }
 
@@ -588,6 +667,64 @@ fn scalar_from_text(kind: &str, text: &str) -> Value {
     }
 }
 
+/// A minimal XML element tree, enough to read AWS query responses back.
+#[derive(Debug, Default)]
+struct XmlElement {
+    name: String,
+    text: String,
+    children: Vec<XmlElement>,
+}
+
+impl XmlElement {
+    fn parse(xml: &str) -> Result<XmlElement, String> {
+        use quick_xml::events::Event;
+        let mut reader = quick_xml::Reader::from_str(xml);
+        let mut stack: Vec<XmlElement> = vec![XmlElement::default()];
+        loop {
+            match reader.read_event().map_err(|e| format!("bad XML: {e}"))? {
+                Event::Start(start) => stack.push(XmlElement {
+                    name: start.local_name().as_ref().to_string(),
+                    ..XmlElement::default()
+                }),
+                Event::Empty(start) => {
+                    let el = XmlElement {
+                        name: start.local_name().as_ref().to_string(),
+                        ..XmlElement::default()
+                    };
+                    if let Some(parent) = stack.last_mut() {
+                        parent.children.push(el);
+                    }
+                }
+                Event::Text(text) => {
+                    let decoded = text.xml10_content();
+                    if let Some(el) = stack.last_mut() {
+                        el.text.push_str(&decoded);
+                    }
+                }
+                Event::GeneralRef(r) => {
+                    let name = r.as_ref().to_string();
+                    let resolved =
+                        quick_xml::escape::resolve_predefined_entity(&name).unwrap_or("");
+                    if let Some(el) = stack.last_mut() {
+                        el.text.push_str(resolved);
+                    }
+                }
+                Event::End(_) => {
+                    let el = stack.pop().ok_or("unbalanced XML")?;
+                    stack.last_mut().ok_or("unbalanced XML")?.children.push(el);
+                }
+                Event::Eof => break,
+                _ => {}
+            }
+        }
+        let mut document = stack.pop().ok_or("empty XML")?;
+        document
+            .children
+            .pop()
+            .ok_or_else(|| "no root element".to_string())
+    }
+}
+
 /// `A.B.1.C=v` parameters as a tree of dotted segments.
 #[derive(Default)]
 struct QueryTree {
@@ -649,14 +786,19 @@ mod tests {
             "ServiceSummary",
             &json!({"ServiceName": "abcd", "Status": "SLEEPING", "Bogus": 1}),
         );
-        assert!(problems.iter().any(|p| p.contains("SLEEPING")), "{problems:?}");
+        assert!(
+            problems.iter().any(|p| p.contains("SLEEPING")),
+            "{problems:?}"
+        );
         assert!(problems.iter().any(|p| p.contains("Bogus")), "{problems:?}");
     }
 
     #[test]
     fn error_shapes_are_found_by_code() {
         assert_eq!(
-            AwsService::Rds.model().error_status("DBClusterNotFoundFault"),
+            AwsService::Rds
+                .model()
+                .error_status("DBClusterNotFoundFault"),
             Some(404)
         );
         assert_eq!(

@@ -138,7 +138,11 @@ fn text(status: StatusCode, body: &str) -> Response<Full<Bytes>> {
 }
 
 impl App {
-    async fn handle(&self, _req: Request<Incoming>, client: &ClientConnection) -> Response<Full<Bytes>> {
+    async fn handle(
+        &self,
+        _req: Request<Incoming>,
+        client: &ClientConnection,
+    ) -> Response<Full<Bytes>> {
         let cluster = {
             let (mut world, now) = self.shared.world();
             let s = &world.services[self.service];
@@ -213,7 +217,11 @@ impl App {
     }
 
     /// Opens a connection, waiting (on the emulator's clock) while the writer resumes.
-    async fn connect(&self, cluster: usize, started: f64) -> Result<DbConnection, Response<Full<Bytes>>> {
+    async fn connect(
+        &self,
+        cluster: usize,
+        started: f64,
+    ) -> Result<DbConnection, Response<Full<Bytes>>> {
         loop {
             let outcome = {
                 let (mut world, now) = self.shared.world();
@@ -228,7 +236,10 @@ impl App {
                 }
                 Connect::WaitUntil(t) => {
                     if t - started > REQUEST_TIMEOUT {
-                        return Err(text(StatusCode::GATEWAY_TIMEOUT, "upstream request timeout"));
+                        return Err(text(
+                            StatusCode::GATEWAY_TIMEOUT,
+                            "upstream request timeout",
+                        ));
                     }
                     self.shared.clock.sleep_until(t).await;
                 }

@@ -88,7 +88,13 @@ fn autoscaling_summary(w: &World, s: &Service) -> Value {
 
 pub fn service_json(w: &World, i: usize) -> Value {
     let s = &w.services[i];
-    let role = |name: &str| format!("arn:aws:iam::{}:role/{}-{name}", super::super::world::ACCOUNT, s.name);
+    let role = |name: &str| {
+        format!(
+            "arn:aws:iam::{}:role/{}-{name}",
+            super::super::world::ACCOUNT,
+            s.name
+        )
+    };
     json!({
         "ServiceName": s.name,
         "ServiceId": s.id,
@@ -178,7 +184,9 @@ fn update(w: &mut World, input: &Value, now: f64) -> ApiResult {
     if w.services[i].status != ServiceStatus::Running {
         return Err(refuse(&w.services[i], "update"));
     }
-    let new_scaling = input.get("AutoScalingConfigurationArn").and_then(Value::as_str);
+    let new_scaling = input
+        .get("AutoScalingConfigurationArn")
+        .and_then(Value::as_str);
     if let Some(arn) = new_scaling
         && !w.autoscaling.iter().any(|a| a.arn == arn)
     {
@@ -187,7 +195,10 @@ fn update(w: &mut World, input: &Value, now: f64) -> ApiResult {
     let image = input
         .pointer("/SourceConfiguration/ImageRepository/ImageIdentifier")
         .and_then(Value::as_str);
-    if input.pointer("/SourceConfiguration/CodeRepository").is_some() {
+    if input
+        .pointer("/SourceConfiguration/CodeRepository")
+        .is_some()
+    {
         return Err(ApiError::invalid_input(
             SVC,
             "You can't switch a service from an image repository to a code repository",
@@ -212,7 +223,10 @@ fn update(w: &mut World, input: &Value, now: f64) -> ApiResult {
         {
             s.auto_deployments = auto;
         }
-        if let Some(cpu) = input.pointer("/InstanceConfiguration/Cpu").and_then(Value::as_str) {
+        if let Some(cpu) = input
+            .pointer("/InstanceConfiguration/Cpu")
+            .and_then(Value::as_str)
+        {
             s.cpu = cpu.to_string();
         }
         if let Some(mem) = input
@@ -327,7 +341,9 @@ fn untag(w: &mut World, input: &Value) -> ApiResult {
         .and_then(Value::as_array)
         .map(|a| a.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
-    w.services[i].tags.retain(|(k, _)| !keys.contains(&k.as_str()));
+    w.services[i]
+        .tags
+        .retain(|(k, _)| !keys.contains(&k.as_str()));
     Ok(json!({}))
 }
 
@@ -389,7 +405,10 @@ mod tests {
     fn image_identifiers_follow_the_ecr_pattern() {
         let base = "123456789012.dkr.ecr.us-east-1.amazonaws.com/scale0";
         assert!(valid_image_identifier(&format!("{base}:dev")));
-        assert!(valid_image_identifier(&format!("{base}@sha256:{}", "a".repeat(64))));
+        assert!(valid_image_identifier(&format!(
+            "{base}@sha256:{}",
+            "a".repeat(64)
+        )));
         assert!(!valid_image_identifier(&format!("{base}:bad tag")));
         assert!(!valid_image_identifier(&format!("{base}@sha256:abc")));
         assert!(!valid_image_identifier("docker.io/library/nginx:latest"));

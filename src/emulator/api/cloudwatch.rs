@@ -36,8 +36,14 @@ fn dimensions(v: Option<&Value>) -> Vec<(String, String)> {
             a.iter()
                 .map(|d| {
                     (
-                        d.get("Name").and_then(Value::as_str).unwrap_or_default().to_string(),
-                        d.get("Value").and_then(Value::as_str).unwrap_or_default().to_string(),
+                        d.get("Name")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_string(),
+                        d.get("Value")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_string(),
                     )
                 })
                 .collect()
@@ -54,7 +60,10 @@ struct Query<'a> {
 }
 
 fn parse_query(q: &Value) -> Result<Query<'_>, ApiError> {
-    let id = q.get("Id").and_then(Value::as_str).ok_or_else(|| missing("MetricDataQueries.member.Id"))?;
+    let id = q
+        .get("Id")
+        .and_then(Value::as_str)
+        .ok_or_else(|| missing("MetricDataQueries.member.Id"))?;
     if id.is_empty() || !id.starts_with(|c: char| c.is_ascii_lowercase()) {
         return Err(invalid(format!(
             "The value {id} for parameter MetricDataQueries.member.Id is invalid: it must start with a lowercase letter."
@@ -68,16 +77,30 @@ fn parse_query(q: &Value) -> Result<Query<'_>, ApiError> {
     let stat = q
         .get("MetricStat")
         .ok_or_else(|| invalid(format!("Query {id} needs a MetricStat or an Expression.")))?;
-    let metric = stat.get("Metric").ok_or_else(|| missing("MetricStat.Metric"))?;
-    let namespace = metric.get("Namespace").and_then(Value::as_str).unwrap_or_default();
-    let name = metric.get("MetricName").and_then(Value::as_str).unwrap_or_default();
-    let period = stat.get("Period").and_then(Value::as_i64).ok_or_else(|| missing("MetricStat.Period"))?;
+    let metric = stat
+        .get("Metric")
+        .ok_or_else(|| missing("MetricStat.Metric"))?;
+    let namespace = metric
+        .get("Namespace")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let name = metric
+        .get("MetricName")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let period = stat
+        .get("Period")
+        .and_then(Value::as_i64)
+        .ok_or_else(|| missing("MetricStat.Period"))?;
     if period < 60 || period % 60 != 0 {
         return Err(invalid(format!(
             "The parameter MetricStat.Period must be a multiple of 60 for standard-resolution metrics, got {period}."
         )));
     }
-    let stat_name = stat.get("Stat").and_then(Value::as_str).ok_or_else(|| missing("MetricStat.Stat"))?;
+    let stat_name = stat
+        .get("Stat")
+        .and_then(Value::as_str)
+        .ok_or_else(|| missing("MetricStat.Stat"))?;
     let known = ["Average", "Sum", "Minimum", "Maximum", "SampleCount"].contains(&stat_name)
         || stat_name
             .strip_prefix('p')
@@ -112,10 +135,18 @@ fn get_metric_data(shared: &Shared, input: &Value) -> ApiResult {
             queries.len()
         )));
     }
-    let start = input.get("StartTime").and_then(Value::as_f64).ok_or_else(|| missing("StartTime"))?;
-    let end = input.get("EndTime").and_then(Value::as_f64).ok_or_else(|| missing("EndTime"))?;
+    let start = input
+        .get("StartTime")
+        .and_then(Value::as_f64)
+        .ok_or_else(|| missing("StartTime"))?;
+    let end = input
+        .get("EndTime")
+        .and_then(Value::as_f64)
+        .ok_or_else(|| missing("EndTime"))?;
     if end <= start {
-        return Err(invalid("The parameter StartTime must be less than the parameter EndTime."));
+        return Err(invalid(
+            "The parameter StartTime must be less than the parameter EndTime.",
+        ));
     }
     let descending = match input.get("ScanBy").and_then(Value::as_str) {
         None | Some("TimestampDescending") => true,
@@ -167,7 +198,10 @@ fn list_metrics(shared: &Shared, input: &Value) -> ApiResult {
             a.iter()
                 .map(|d| {
                     (
-                        d.get("Name").and_then(Value::as_str).unwrap_or_default().to_string(),
+                        d.get("Name")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_string(),
                         d.get("Value").and_then(Value::as_str).map(str::to_string),
                     )
                 })
@@ -195,6 +229,11 @@ fn list_metrics(shared: &Shared, input: &Value) -> ApiResult {
             })
         })
         .collect();
-    let (page, next) = paginate(SVC, &all, input.get("NextToken").and_then(Value::as_str), 500)?;
+    let (page, next) = paginate(
+        SVC,
+        &all,
+        input.get("NextToken").and_then(Value::as_str),
+        500,
+    )?;
     Ok(json!({"Metrics": page, "NextToken": next}))
 }

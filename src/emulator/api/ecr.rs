@@ -34,7 +34,9 @@ fn repository<'a>(w: &'a World, input: &Value) -> Result<&'a Repository, ApiErro
 fn not_found(name: &str, registry: &str) -> ApiError {
     ApiError::new(
         "RepositoryNotFoundException",
-        format!("The repository with name '{name}' does not exist in the registry with id '{registry}'"),
+        format!(
+            "The repository with name '{name}' does not exist in the registry with id '{registry}'"
+        ),
     )
 }
 
@@ -44,7 +46,9 @@ fn page_size(input: &Value, default: usize) -> Result<usize, ApiError> {
         Some(n) if (1..=1000).contains(&n) => Ok(n as usize),
         Some(n) => Err(ApiError::invalid_input(
             SVC,
-            format!("Invalid parameter at 'maxResults' failed to satisfy constraint: value {n} must be between 1 and 1000"),
+            format!(
+                "Invalid parameter at 'maxResults' failed to satisfy constraint: value {n} must be between 1 and 1000"
+            ),
         )),
     }
 }
@@ -143,15 +147,22 @@ fn describe_images(w: &World, input: &Value) -> ApiResult {
             let digest = id.get("imageDigest").and_then(Value::as_str);
             let tag = id.get("imageTag").and_then(Value::as_str);
             let found = r.images.iter().find(|i| {
-                digest.is_none_or(|d| d == i.digest) && tag.is_none_or(|t| i.tags.iter().any(|x| x == t))
+                digest.is_none_or(|d| d == i.digest)
+                    && tag.is_none_or(|t| i.tags.iter().any(|x| x == t))
             });
             match found {
                 Some(i) if digest.is_some() || tag.is_some() => out.push(image_json(w, r, i)),
                 _ => {
-                    let what = tag.map(|t| format!("imageTag={t}")).or(digest.map(|d| format!("imageDigest={d}"))).unwrap_or_default();
+                    let what = tag
+                        .map(|t| format!("imageTag={t}"))
+                        .or(digest.map(|d| format!("imageDigest={d}")))
+                        .unwrap_or_default();
                     return Err(ApiError::new(
                         "ImageNotFoundException",
-                        format!("The image with imageId {{{what}}} does not exist within the repository with name '{}' in the registry with id '{ACCOUNT}'", r.name),
+                        format!(
+                            "The image with imageId {{{what}}} does not exist within the repository with name '{}' in the registry with id '{ACCOUNT}'",
+                            r.name
+                        ),
                     ));
                 }
             }

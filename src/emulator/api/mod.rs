@@ -67,7 +67,11 @@ pub fn call(shared: &Shared, service: AwsService, op: &str, input: &Value) -> Op
 }
 
 /// A required string member, or the service's validation error.
-pub fn required_str<'a>(service: AwsService, input: &'a Value, name: &str) -> Result<&'a str, ApiError> {
+pub fn required_str<'a>(
+    service: AwsService,
+    input: &'a Value,
+    name: &str,
+) -> Result<&'a str, ApiError> {
     match input.get(name).and_then(Value::as_str) {
         Some(s) if !s.is_empty() => Ok(s),
         _ => Err(ApiError::invalid_input(
@@ -93,7 +97,9 @@ pub fn paginate<T: Clone>(
             .ok_or_else(|| {
                 let code = match service {
                     AwsService::CloudWatch => "InvalidNextToken",
-                    _ => return ApiError::invalid_input(service, "The pagination token is invalid"),
+                    _ => {
+                        return ApiError::invalid_input(service, "The pagination token is invalid");
+                    }
                 };
                 ApiError::new(code, "The pagination token is invalid")
             })?,
@@ -112,7 +118,10 @@ pub fn tags_json(tags: &[(String, String)]) -> Value {
 }
 
 /// Tags from `[{"Key":..,"Value":..}]`, rejecting empty keys.
-pub fn tags_from(service: AwsService, value: Option<&Value>) -> Result<Vec<(String, String)>, ApiError> {
+pub fn tags_from(
+    service: AwsService,
+    value: Option<&Value>,
+) -> Result<Vec<(String, String)>, ApiError> {
     let Some(items) = value.and_then(Value::as_array) else {
         return Ok(Vec::new());
     };
@@ -121,7 +130,10 @@ pub fn tags_from(service: AwsService, value: Option<&Value>) -> Result<Vec<(Stri
         .map(|t| {
             let key = t.get("Key").and_then(Value::as_str).unwrap_or_default();
             if key.is_empty() || key.len() > 128 {
-                return Err(ApiError::invalid_input(service, "Tag keys must be 1 to 128 characters"));
+                return Err(ApiError::invalid_input(
+                    service,
+                    "Tag keys must be 1 to 128 characters",
+                ));
             }
             let value = t.get("Value").and_then(Value::as_str).unwrap_or_default();
             Ok((key.to_string(), value.to_string()))

@@ -42,7 +42,11 @@ fn find(w: &World, input: &Value) -> Result<usize, ApiError> {
 fn invalid_state(c: &Cluster, why: &str) -> ApiError {
     ApiError::new(
         "InvalidDBClusterStateFault",
-        format!("DbCluster {} is in {} state. {why}", c.id, c.status.as_aws()),
+        format!(
+            "DbCluster {} is in {} state. {why}",
+            c.id,
+            c.status.as_aws()
+        ),
     )
 }
 
@@ -91,7 +95,10 @@ fn check_filters(input: &Value, supported: &[&str]) -> Result<(), ApiError> {
 }
 
 fn endpoint(w: &World, c: &Cluster, kind: &str) -> String {
-    format!("{}.{kind}cluster-c0scale0demo.{}.rds.amazonaws.com", c.id, w.region)
+    format!(
+        "{}.{kind}cluster-c0scale0demo.{}.rds.amazonaws.com",
+        c.id, w.region
+    )
 }
 
 pub fn cluster_json(w: &World, c: &Cluster) -> Value {
@@ -182,7 +189,13 @@ pub fn cluster_json(w: &World, c: &Cluster) -> Value {
 fn describe_clusters(w: &World, input: &Value) -> ApiResult {
     check_filters(
         input,
-        &["db-cluster-id", "engine", "clone-group-id", "db-cluster-resource-id", "domain"],
+        &[
+            "db-cluster-id",
+            "engine",
+            "clone-group-id",
+            "db-cluster-resource-id",
+            "domain",
+        ],
     )?;
     let size = page_size(input)?;
     let clusters: Vec<&Cluster> = match input.get("DBClusterIdentifier").and_then(Value::as_str) {
@@ -193,8 +206,15 @@ fn describe_clusters(w: &World, input: &Value) -> ApiResult {
     let engines = filter_values(input, "engine");
     let all: Vec<Value> = clusters
         .into_iter()
-        .filter(|c| ids.as_ref().is_none_or(|v| v.iter().any(|i| *i == c.id || *i == c.arn)))
-        .filter(|_| engines.as_ref().is_none_or(|v| v.contains(&"aurora-postgresql")))
+        .filter(|c| {
+            ids.as_ref()
+                .is_none_or(|v| v.iter().any(|i| *i == c.id || *i == c.arn))
+        })
+        .filter(|_| {
+            engines
+                .as_ref()
+                .is_none_or(|v| v.contains(&"aurora-postgresql"))
+        })
         .map(|c| cluster_json(w, c))
         .collect();
     let (page, next) = paginate(SVC, &all, input.get("Marker").and_then(Value::as_str), size)?;
@@ -239,7 +259,13 @@ fn instance_json(w: &World, c: &Cluster) -> Value {
 fn describe_instances(w: &World, input: &Value) -> ApiResult {
     check_filters(
         input,
-        &["db-cluster-id", "db-instance-id", "engine", "dbi-resource-id", "domain"],
+        &[
+            "db-cluster-id",
+            "db-instance-id",
+            "engine",
+            "dbi-resource-id",
+            "domain",
+        ],
     )?;
     let size = page_size(input)?;
     let wanted = input.get("DBInstanceIdentifier").and_then(Value::as_str);
@@ -250,8 +276,16 @@ fn describe_instances(w: &World, input: &Value) -> ApiResult {
         .iter()
         .filter(|c| !c.is_v1())
         .filter(|c| wanted.is_none_or(|id| id == c.writer_id || id == c.writer_arn))
-        .filter(|c| cluster_ids.as_ref().is_none_or(|v| v.iter().any(|i| *i == c.id || *i == c.arn)))
-        .filter(|c| instance_ids.as_ref().is_none_or(|v| v.iter().any(|i| *i == c.writer_id || *i == c.writer_arn)))
+        .filter(|c| {
+            cluster_ids
+                .as_ref()
+                .is_none_or(|v| v.iter().any(|i| *i == c.id || *i == c.arn))
+        })
+        .filter(|c| {
+            instance_ids
+                .as_ref()
+                .is_none_or(|v| v.iter().any(|i| *i == c.writer_id || *i == c.writer_arn))
+        })
         .map(|c| instance_json(w, c))
         .collect();
     if let Some(id) = wanted
@@ -291,10 +325,15 @@ fn describe_events(w: &World, input: &Value, now: f64) -> ApiResult {
         .get("EventCategories")
         .and_then(Value::as_array)
         .map(|a| a.iter().filter_map(Value::as_str).collect());
-    let all: Vec<Value> = w
+    let mut events: Vec<&crate::emulator::world::RdsEvent> = w
         .events
         .iter()
         .filter(|e| e.date >= start && e.date <= end)
+        .collect();
+    // Oldest first, as RDS lists them.
+    events.sort_by(|a, b| a.date.total_cmp(&b.date));
+    let all: Vec<Value> = events
+        .into_iter()
         .filter(|e| source_type.is_none_or(|t| t == e.source_type))
         .filter(|e| source_id.is_none_or(|id| id == e.source_identifier || id == e.source_arn))
         .filter(|e| {
@@ -338,8 +377,14 @@ fn modify_cluster(w: &mut World, input: &Value, now: f64) -> ApiResult {
                 "ServerlessV2ScalingConfiguration applies only to Aurora Serverless v2 clusters.",
             ));
         };
-        let new_min = cfg.get("MinCapacity").and_then(Value::as_f64).unwrap_or(min);
-        let new_max = cfg.get("MaxCapacity").and_then(Value::as_f64).unwrap_or(max);
+        let new_min = cfg
+            .get("MinCapacity")
+            .and_then(Value::as_f64)
+            .unwrap_or(min);
+        let new_max = cfg
+            .get("MaxCapacity")
+            .and_then(Value::as_f64)
+            .unwrap_or(max);
         let seconds = cfg
             .get("SecondsUntilAutoPause")
             .and_then(Value::as_i64)
@@ -353,7 +398,9 @@ fn modify_cluster(w: &mut World, input: &Value, now: f64) -> ApiResult {
         {
             return Err(ApiError::new(
                 "InvalidParameterValue",
-                format!("Invalid capacity range {new_min}..{new_max}: MinCapacity 0 to 256 and MaxCapacity 1 to 256 in steps of 0.5, min <= max."),
+                format!(
+                    "Invalid capacity range {new_min}..{new_max}: MinCapacity 0 to 256 and MaxCapacity 1 to 256 in steps of 0.5, min <= max."
+                ),
             ));
         }
         if !(300..=86400).contains(&seconds) {
@@ -383,7 +430,12 @@ fn modify_cluster(w: &mut World, input: &Value, now: f64) -> ApiResult {
                 "ScalingConfiguration applies only to Aurora Serverless v1 clusters.",
             ));
         };
-        let get_u = |k: &str, d: u32| cfg.get(k).and_then(Value::as_u64).map(|v| v as u32).unwrap_or(d);
+        let get_u = |k: &str, d: u32| {
+            cfg.get(k)
+                .and_then(Value::as_u64)
+                .map(|v| v as u32)
+                .unwrap_or(d)
+        };
         let new_min = get_u("MinCapacity", min);
         let new_max = get_u("MaxCapacity", max);
         if !valid_v1_capacity(new_min) || !valid_v1_capacity(new_max) || new_min > new_max {
@@ -395,7 +447,10 @@ fn modify_cluster(w: &mut World, input: &Value, now: f64) -> ApiResult {
         w.clusters[i].mode = DbMode::ServerlessV1 {
             min: new_min,
             max: new_max,
-            auto_pause: cfg.get("AutoPause").and_then(Value::as_bool).unwrap_or(auto_pause),
+            auto_pause: cfg
+                .get("AutoPause")
+                .and_then(Value::as_bool)
+                .unwrap_or(auto_pause),
             seconds_until_auto_pause: get_u("SecondsUntilAutoPause", seconds_until_auto_pause),
         };
     }
@@ -426,16 +481,24 @@ fn modify_capacity(w: &mut World, input: &Value, now: f64) -> ApiResult {
     if c.status != ClusterStatus::Available {
         return Err(invalid_state(c, "It must be available."));
     }
-    let capacity = input.get("Capacity").and_then(Value::as_u64).map(|v| v as u32);
+    let capacity = input
+        .get("Capacity")
+        .and_then(Value::as_u64)
+        .map(|v| v as u32);
     if let Some(cap) = capacity
         && !valid_v1_capacity(cap)
     {
         return Err(ApiError::new(
             "InvalidDBClusterCapacityFault",
-            format!("Capacity {cap} is not valid. Valid values for Aurora PostgreSQL are 2, 4, 8, 16, 32, 64, 192 and 384."),
+            format!(
+                "Capacity {cap} is not valid. Valid values for Aurora PostgreSQL are 2, 4, 8, 16, 32, 64, 192 and 384."
+            ),
         ));
     }
-    let seconds = input.get("SecondsBeforeTimeout").and_then(Value::as_i64).unwrap_or(300);
+    let seconds = input
+        .get("SecondsBeforeTimeout")
+        .and_then(Value::as_i64)
+        .unwrap_or(300);
     if !(10..=600).contains(&seconds) {
         return Err(ApiError::new(
             "InvalidParameterValue",
@@ -483,7 +546,10 @@ fn start_cluster(w: &mut World, input: &Value, now: f64) -> ApiResult {
     let i = find(w, input)?;
     let c = &w.clusters[i];
     if c.is_v1() {
-        return Err(invalid_state(c, "Aurora Serverless v1 clusters can't be started or stopped."));
+        return Err(invalid_state(
+            c,
+            "Aurora Serverless v1 clusters can't be started or stopped.",
+        ));
     }
     if c.status != ClusterStatus::Stopped {
         return Err(invalid_state(c, "It must be stopped to be started."));
@@ -499,7 +565,10 @@ fn stop_cluster(w: &mut World, input: &Value, now: f64) -> ApiResult {
     let i = find(w, input)?;
     let c = &w.clusters[i];
     if c.is_v1() {
-        return Err(invalid_state(c, "Aurora Serverless v1 clusters can't be started or stopped."));
+        return Err(invalid_state(
+            c,
+            "Aurora Serverless v1 clusters can't be started or stopped.",
+        ));
     }
     if c.status != ClusterStatus::Available {
         return Err(invalid_state(c, "It must be available to be stopped."));
@@ -537,7 +606,9 @@ fn remove_tags(w: &mut World, input: &Value) -> ApiResult {
         .and_then(Value::as_array)
         .map(|a| a.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
-    w.clusters[i].tags.retain(|(k, _)| !keys.contains(&k.as_str()));
+    w.clusters[i]
+        .tags
+        .retain(|(k, _)| !keys.contains(&k.as_str()));
     Ok(json!({}))
 }
 

@@ -25,12 +25,17 @@ fn execute(shared: &Shared, input: &Value) -> ApiResult {
         .clusters
         .iter()
         .position(|c| c.arn == arn)
-        .ok_or_else(|| ApiError::new("BadRequestException", format!("Invalid cluster arn: {arn}")))?;
+        .ok_or_else(|| {
+            ApiError::new("BadRequestException", format!("Invalid cluster arn: {arn}"))
+        })?;
     let c = &world.clusters[i];
     if !c.http_endpoint_enabled {
         return Err(ApiError::new(
             "HttpEndpointNotEnabledException",
-            format!("HttpEndpoint is not enabled for cluster {}. Please refer to https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/data-api.html#data-api.troubleshooting", c.id),
+            format!(
+                "HttpEndpoint is not enabled for cluster {}. Please refer to https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/data-api.html#data-api.troubleshooting",
+                c.id
+            ),
         ));
     }
     if !secret.starts_with("arn:aws:secretsmanager:") {
@@ -57,7 +62,10 @@ fn execute(shared: &Shared, input: &Value) -> ApiResult {
             world.begin_resume(i, now);
             return Err(ApiError::new(
                 "DatabaseResumingException",
-                format!("The Aurora DB instance {} is resuming after being auto-paused. Please wait a few seconds and try again.", world.clusters[i].writer_id),
+                format!(
+                    "The Aurora DB instance {} is resuming after being auto-paused. Please wait a few seconds and try again.",
+                    world.clusters[i].writer_id
+                ),
             ));
         }
         Power::Awake | Power::Pausing { .. } => world.touch(i, now),

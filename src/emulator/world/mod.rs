@@ -328,8 +328,20 @@ impl World {
                 c.status = ClusterStatus::Stopped;
                 c.connections = 0;
                 c.automatic_restart_time = Some(t + 7.0 * 86400.0);
-                self.add_event(i, true, "DB instance stopped.".into(), vec!["notification"], t);
-                self.add_event(i, false, "DB cluster stopped.".into(), vec!["notification"], t);
+                self.add_event(
+                    i,
+                    true,
+                    "DB instance stopped.".into(),
+                    vec!["notification"],
+                    t,
+                );
+                self.add_event(
+                    i,
+                    false,
+                    "DB cluster stopped.".into(),
+                    vec!["notification"],
+                    t,
+                );
             }
             ClusterStatus::Starting { until } if until <= t => {
                 let c = &mut self.clusters[i];
@@ -337,8 +349,20 @@ impl World {
                 c.power = Power::Awake;
                 c.capacity = c.target_capacity().max(c.capacity);
                 c.idle_since = Some(t);
-                self.add_event(i, true, "DB instance started.".into(), vec!["notification"], t);
-                self.add_event(i, false, "DB cluster started.".into(), vec!["notification"], t);
+                self.add_event(
+                    i,
+                    true,
+                    "DB instance started.".into(),
+                    vec!["notification"],
+                    t,
+                );
+                self.add_event(
+                    i,
+                    false,
+                    "DB cluster started.".into(),
+                    vec!["notification"],
+                    t,
+                );
             }
             ClusterStatus::Stopped if c.automatic_restart_time.is_some_and(|r| r <= t) => {
                 let c = &mut self.clusters[i];
@@ -553,7 +577,9 @@ impl World {
                 self.add_event(
                     i,
                     false,
-                    format!("The DB cluster has scaled from {a} capacity units to {b} capacity units."),
+                    format!(
+                        "The DB cluster has scaled from {a} capacity units to {b} capacity units."
+                    ),
                     vec!["notification"],
                     t,
                 );
@@ -573,7 +599,7 @@ impl World {
         duration: f64,
         t: f64,
     ) -> String {
-        let id = self.random_hex(32);
+        let id = self.uuid();
         let s = &mut self.services[i];
         s.operations.push(Operation {
             id: id.clone(),
@@ -692,7 +718,10 @@ impl World {
             if s.status == ServiceStatus::Paused && m.requests == 0 {
                 continue;
             }
-            let dims = [("ServiceID", s.id.as_str()), ("ServiceName", s.name.as_str())];
+            let dims = [
+                ("ServiceID", s.id.as_str()),
+                ("ServiceName", s.name.as_str()),
+            ];
             let put = |store: &mut MetricStore, name: &str, d: Datum| {
                 store.put(MetricKey::new(APPRUNNER, name, &dims), minute, d)
             };
@@ -711,7 +740,11 @@ impl World {
             } else {
                 22.0 + cpu / 5.0
             };
-            put(&mut self.metrics, "MemoryUtilization", Datum::single(memory));
+            put(
+                &mut self.metrics,
+                "MemoryUtilization",
+                Datum::single(memory),
+            );
             if m.requests > 0 {
                 put(
                     &mut self.metrics,

@@ -1,0 +1,230 @@
+//! The app behind each emulated service, driven by real HTTP clients on 127.0.0.1: cold
+//! starts, connection exhaustion (the seed's 500s at 150 concurrent clients) and the
+//! CloudWatch numbers that match what the clients saw.
+
+use crate::common::*;
+use crate::emulator_sdk::metric;
+use scale0::emulator::seed::{ClusterSpec, EnvSpec, ServiceSpec};
+use scale0::emulator::workload::TOO_MANY_CONNECTIONS;
+use scale0::emulator::world::service::AppServer;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Barrier;
+
+fn seed_like(name: &str, app_server: AppServer, max_size: u32) -> EnvSpec {
+    let mut cluster = ClusterSpec::v1();
+    cluster.max_connections = Some(100);
+    EnvSpec {
+        env: name.into(),
+        owner: Some("dev".into()),
+        tagged: true,
+        service: Some(ServiceSpec {
+            app_server,
+            max_size,
+            ..ServiceSpec::default()
+        }),
+        cluster: Some(cluster),
+    }
+}
+
+async fn service_url(c: &Clients, name: &str) -> String {
+    let arn = service_arn(c, name).await;
+    let svc = c
+        .apprunner
+        .describe_service()
+        .service_arn(arn)
+        .send()
+        .await
+        .unwrap();
+    format!("http://{}/", svc.service().unwrap().service_url().unwrap())
+}
+
+/// `clients` separate HTTP clients (so separate TCP connections), each sending `rounds`
+/// requests with every client connected at once. Returns (status, body) of each.
+async fn burst(url: &str, clients: usize, rounds: usize) -> Vec<(u16, String)> {
+    let barrier = Arc::new(Barrier::new(clients));
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let (url, barrier) = (url.to_string(), barrier.clone());
+        tasks.push(tokio::spawn(async move {
+            let client = reqwest::Client::builder()
+                .timeout(Duration::from_secs(20))
+                .build()
+                .unwrap();
+            let mut out = Vec::new();
+            for _ in 0..rounds {
+                let r = client.get(&url).send().await.expect("request");
+                out.push((r.status().as_u16(), r.text().await.unwrap_or_default()));
+                barrier.wait().await;
+            }
+            out
+        }));
+    }
+    let mut results = Vec::new();
+    for t in tasks {
+        results.extend(t.await.expect("client task"));
+    }
+    results
+}
+
+#[tokio::test]
+async fn a_paused_database_makes_the_first_request_wait() {
+    let emu = emulator_with(&[seed_like("dev", AppServer::ThreadPerConnection, 25)]).await;
+    let c = clients(&emu).await;
+    let url = service_url(&c, "scale0-dev").await;
+    emu.advance(400.0);
+    let cl = c
+        .rds
+        .describe_db_clusters()
+        .db_cluster_identifier("scale0dev")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cl.db_clusters()[0].capacity(), Some(0), "paused");
+
+    let request = tokio::spawn({
+        let url = url.clone();
+        async move { reqwest::get(url).await.expect("request").status().as_u16() }
+    });
+    // The clock is frozen: the request waits for the resume however long we wait here.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !request.is_finished(),
+        "the request waits while the database resumes"
+    );
+    emu.advance(31.0);
+    let status = tokio::time::timeout(Duration::from_secs(10), request)
+        .await
+        .expect("answered")
+        .unwrap();
+    assert_eq!(status, 200);
+
+    emu.advance(60.0);
+    let latency = metric(
+        &c,
+        "AWS/AppRunner",
+        "RequestLatency",
+        &[
+            ("ServiceID", &service_id(&c, "scale0-dev").await),
+            ("ServiceName", "scale0-dev"),
+        ],
+        "Maximum",
+    )
+    .await;
+    assert!(
+        latency.iter().any(|(_, ms)| *ms >= 30_000.0),
+        "the cold start shows in RequestLatency: {latency:?}"
+    );
+    emu.shutdown().await;
+}
+
+async fn service_id(c: &Clients, name: &str) -> String {
+    let arn = service_arn(c, name).await;
+    arn.rsplit('/').next().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn runserver_with_persistent_connections_runs_out_at_150_clients() {
+    let emu = emulator_with(&[seed_like("dev", AppServer::ThreadPerConnection, 25)]).await;
+    let c = clients(&emu).await;
+    let url = service_url(&c, "scale0-dev").await;
+    let results = burst(&url, 150, 2).await;
+    let errors: Vec<_> = results.iter().filter(|(s, _)| *s == 500).collect();
+    let ok = results.iter().filter(|(s, _)| *s == 200).count();
+    // 100 max_connections less 3 reserved: 97 clients hold a connection, 53 never get one.
+    assert_eq!(
+        errors.len(),
+        2 * 53,
+        "statuses: {:?}",
+        results.iter().map(|r| r.0).collect::<Vec<_>>()
+    );
+    assert_eq!(ok, 2 * 97);
+    assert!(
+        errors[0].1.contains(TOO_MANY_CONNECTIONS),
+        "{}",
+        errors[0].1
+    );
+
+    emu.advance(60.0);
+    let id = service_id(&c, "scale0-dev").await;
+    let dims = [("ServiceID", id.as_str()), ("ServiceName", "scale0-dev")];
+    let sum = |name: &'static str| {
+        let c = &c;
+        async move {
+            metric(c, "AWS/AppRunner", name, &dims, "Sum")
+                .await
+                .iter()
+                .map(|p| p.1)
+                .sum::<f64>()
+        }
+    };
+    assert_eq!(sum("Requests").await, 300.0);
+    assert_eq!(sum("5xxStatusResponses").await, 106.0);
+    assert_eq!(sum("2xxStatusResponses").await, 194.0);
+    let connections = metric(
+        &c,
+        "AWS/RDS",
+        "DatabaseConnections",
+        &[("DBClusterIdentifier", "scale0dev")],
+        "Maximum",
+    )
+    .await;
+    assert_eq!(
+        connections.iter().map(|p| p.1).fold(0.0, f64::max),
+        97.0,
+        "{connections:?}"
+    );
+    let instances = metric(&c, "AWS/AppRunner", "ActiveInstances", &dims, "Maximum").await;
+    assert!(instances.iter().any(|p| p.1 >= 1.0), "{instances:?}");
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn bounded_workers_queue_instead_of_failing() {
+    let emu = emulator_with(&[seed_like(
+        "fixed",
+        AppServer::BoundedWorkers { workers: 8 },
+        4,
+    )])
+    .await;
+    let c = clients(&emu).await;
+    let url = service_url(&c, "scale0-fixed").await;
+    let results = burst(&url, 150, 2).await;
+    assert!(
+        results.iter().all(|(s, _)| *s == 200),
+        "{:?}",
+        results.iter().map(|r| r.0).collect::<Vec<_>>()
+    );
+    emu.advance(60.0);
+    let connections = metric(
+        &c,
+        "AWS/RDS",
+        "DatabaseConnections",
+        &[("DBClusterIdentifier", "scale0fixed")],
+        "Maximum",
+    )
+    .await;
+    assert!(
+        connections.iter().all(|p| p.1 <= 32.0),
+        "8 workers x 4 instances at most: {connections:?}"
+    );
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_paused_service_answers_503() {
+    let emu = emulator_with(&[env("p")]).await;
+    let c = clients(&emu).await;
+    let url = service_url(&c, "scale0-p").await;
+    assert_eq!(reqwest::get(&url).await.unwrap().status().as_u16(), 200);
+    let arn = service_arn(&c, "scale0-p").await;
+    c.apprunner
+        .pause_service()
+        .service_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    emu.advance(130.0);
+    assert_eq!(reqwest::get(&url).await.unwrap().status().as_u16(), 503);
+    emu.shutdown().await;
+}
