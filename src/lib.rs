@@ -4,6 +4,11 @@
 //! Parts (see ../shared/DESIGN.md): `clock` (the injectable clock), `emulator` (the local
 //! region), `cli` (subcommands).
 
+pub mod backend;
 pub mod cli;
 pub mod clock;
 pub mod emulator;
+pub mod model;
+
+/// The version and the git revision this binary was built from.
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("SCALE0_GIT_REV"), ")");

@@ -1,33 +1,132 @@
-//! The `scale0` command line. Scripts depend on it: keep subcommands, flags, output and
-//! exit codes stable (README documents them).
+//! The `scale0` command line. Scripts and CI depend on it: keep subcommands, flags, JSON
+//! output (with its schema version) and exit codes stable (README documents them).
 
+mod commands;
 mod emulator;
+mod output;
 
-use clap::{Parser, Subcommand};
+use crate::backend::BackendError;
+use clap::{Args, Parser, Subcommand};
 use std::process::ExitCode;
 
 /// Exit codes (documented in README).
 pub mod exit {
     pub const OK: u8 = 0;
-    /// Something failed that is not one of the cases below.
+    /// Something failed that is not one of the cases below (an AWS error, network).
     pub const FAILURE: u8 = 1;
-    /// Bad flags or arguments.
+    /// Bad flags or arguments: unknown environment, invalid tag, bad duration.
     pub const USAGE: u8 = 2;
+    /// The action can't run in the current state (operation in progress, paused...).
+    pub const REFUSED: u8 = 3;
+    /// A wait or an AWS call ran out of time.
+    pub const TIMEOUT: u8 = 4;
+    /// Missing, expired or insufficient credentials.
+    pub const CREDENTIALS: u8 = 5;
 }
+
+/// The JSON output's schema version; bump it on incompatible changes.
+pub const JSON_SCHEMA: u32 = 1;
 
 #[derive(Parser, Debug)]
 #[command(
     name = "scale0",
-    version,
-    about = "Manage scale-to-zero developer environments on AWS (App Runner + Aurora + ECR)"
+    version = crate::VERSION,
+    about = "Manage scale-to-zero developer environments on AWS (App Runner + Aurora + ECR)",
+    after_help = "Exit codes: 0 ok, 1 failure, 2 usage error, 3 refused (invalid state), 4 timeout, 5 credentials."
 )]
 pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
     #[command(subcommand)]
     pub command: Command,
 }
 
+#[derive(Args, Debug, Clone, Default)]
+pub struct GlobalArgs {
+    /// AWS profile (like AWS_PROFILE).
+    #[arg(long, global = true, env = "AWS_PROFILE")]
+    pub profile: Option<String>,
+    /// AWS region; repeat for several.
+    #[arg(long = "region", global = true)]
+    pub regions: Vec<String>,
+    /// Send every AWS call to this endpoint (an emulator, LocalStack-style tools).
+    #[arg(long, global = true)]
+    pub endpoint_url: Option<String>,
+    /// Use the embedded demo region (a running `scale0 emulator`, or one started here).
+    #[arg(long, global = true, conflicts_with = "endpoint_url")]
+    pub demo: bool,
+    /// Machine-readable JSON output.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Config file (default: the platform config directory's scale0/config.toml).
+    #[arg(long, global = true)]
+    pub config: Option<std::path::PathBuf>,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// List every environment with its state.
+    Envs,
+    /// One environment in detail: service, database, image, diagnostics and cost.
+    Status { env: String },
+    /// The environment's timeline: deployments, pauses, resumes, scaling.
+    Events {
+        env: String,
+        /// How far back (90s, 30m, 24h, 7d; at most 14d).
+        #[arg(long, default_value = "24h", value_parser = commands::parse_duration)]
+        since: f64,
+    },
+    /// The images in the environment's repository, newest first.
+    Images { env: String },
+    /// Resume the service, wake or start the database; --wait until the URL answers.
+    Wake {
+        env: String,
+        /// Only the database; leave the service as it is.
+        #[arg(long)]
+        db_only: bool,
+        /// Wait until the service URL answers 2xx.
+        #[arg(long)]
+        wait: bool,
+        /// How long to wait (e.g. 10m).
+        #[arg(long, default_value = "10m", value_parser = commands::parse_duration)]
+        timeout: f64,
+    },
+    /// Pause the service so the database can auto-pause; --stop-db also stops it.
+    Sleep {
+        env: String,
+        #[arg(long)]
+        stop_db: bool,
+    },
+    /// Pause the App Runner service.
+    Pause { env: String },
+    /// Resume the App Runner service.
+    Resume { env: String },
+    /// Deploy a tag or digest of the environment's image repository.
+    Deploy {
+        env: String,
+        #[arg(long, conflicts_with = "digest", required_unless_present = "digest")]
+        tag: Option<String>,
+        #[arg(long)]
+        digest: Option<String>,
+        /// Resume a paused service first (otherwise deploying to it is refused).
+        #[arg(long)]
+        resume: bool,
+        /// Wait until the deployment finishes.
+        #[arg(long)]
+        wait: bool,
+        #[arg(long, default_value = "20m", value_parser = commands::parse_duration)]
+        timeout: f64,
+    },
+    /// Deploy the image that was running before the last deploy made by scale0.
+    Rollback {
+        env: String,
+        #[arg(long)]
+        wait: bool,
+        #[arg(long, default_value = "20m", value_parser = commands::parse_duration)]
+        timeout: f64,
+    },
+    /// Print the config file's path and a commented example.
+    Config,
     /// Run the embedded local AWS region in the foreground on 127.0.0.1.
     Emulator(emulator::EmulatorArgs),
 }
@@ -56,16 +155,65 @@ pub fn main() -> ExitCode {
             return ExitCode::from(exit::FAILURE);
         }
     };
+    let json = cli.global.json;
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Emulator(args) => emulator::run(args).await,
+            Command::Emulator(args) => emulator::run(args).await.map_err(CliError::Other),
+            command => commands::run(&cli.global, command).await,
         }
     });
     match result {
         Ok(()) => ExitCode::from(exit::OK),
         Err(e) => {
+            let code = e.exit_code();
+            if json {
+                let body = serde_json::json!({
+                    "schema": JSON_SCHEMA,
+                    "error": {"kind": e.kind(), "message": e.to_string(), "exit_code": code},
+                });
+                println!("{body}");
+            }
             eprintln!("scale0: {e:#}");
-            ExitCode::from(exit::FAILURE)
+            ExitCode::from(code)
+        }
+    }
+}
+
+/// An error at the CLI's edge, with its exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0:#}")]
+    Other(anyhow::Error),
+}
+
+impl CliError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Backend(e) => match e {
+                BackendError::Credentials { .. } | BackendError::AccessDenied(_) => {
+                    exit::CREDENTIALS
+                }
+                BackendError::NotFound(_) | BackendError::InvalidInput(_) => exit::USAGE,
+                BackendError::Refused(_) => exit::REFUSED,
+                BackendError::Timeout(_) => exit::TIMEOUT,
+                BackendError::Aws { .. } | BackendError::Other(_) => exit::FAILURE,
+            },
+            CliError::Usage(_) => exit::USAGE,
+            CliError::Other(_) => exit::FAILURE,
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        match self.exit_code() {
+            exit::USAGE => "usage",
+            exit::REFUSED => "refused",
+            exit::TIMEOUT => "timeout",
+            exit::CREDENTIALS => "credentials",
+            _ => "failure",
         }
     }
 }

@@ -1,0 +1,155 @@
+//! The dashboard's CloudWatch series for many environments in as few GetMetricData calls
+//! as the API allows (500 queries per call), with gaps kept as gaps.
+
+use super::BackendError;
+use super::convert::sdk_error;
+use crate::model::{EnvMetrics, Environment, MetricSeries};
+use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, ScanBy};
+use aws_smithy_types::DateTime;
+
+/// GetMetricData's limit on queries per call.
+pub const MAX_QUERIES: usize = 500;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Field {
+    ActiveInstances,
+    Concurrency,
+    Requests,
+    Status2xx,
+    Status4xx,
+    Status5xx,
+    LatencyP50,
+    LatencyP99,
+    Capacity,
+    AcuUtilization,
+    Connections,
+}
+
+const SERVICE_FIELDS: [(Field, &str, &str); 8] = [
+    (Field::ActiveInstances, "ActiveInstances", "Maximum"),
+    (Field::Concurrency, "Concurrency", "Maximum"),
+    (Field::Requests, "Requests", "Sum"),
+    (Field::Status2xx, "2xxStatusResponses", "Sum"),
+    (Field::Status4xx, "4xxStatusResponses", "Sum"),
+    (Field::Status5xx, "5xxStatusResponses", "Sum"),
+    (Field::LatencyP50, "RequestLatency", "p50"),
+    (Field::LatencyP99, "RequestLatency", "p99"),
+];
+
+const DATABASE_FIELDS: [(Field, &str, &str); 3] = [
+    (Field::Capacity, "ServerlessDatabaseCapacity", "Maximum"),
+    (Field::AcuUtilization, "ACUUtilization", "Maximum"),
+    (Field::Connections, "DatabaseConnections", "Maximum"),
+];
+
+fn series(m: &mut EnvMetrics, field: Field) -> &mut MetricSeries {
+    match field {
+        Field::ActiveInstances => &mut m.active_instances,
+        Field::Concurrency => &mut m.concurrency,
+        Field::Requests => &mut m.requests,
+        Field::Status2xx => &mut m.status_2xx,
+        Field::Status4xx => &mut m.status_4xx,
+        Field::Status5xx => &mut m.status_5xx,
+        Field::LatencyP50 => &mut m.latency_p50,
+        Field::LatencyP99 => &mut m.latency_p99,
+        Field::Capacity => &mut m.capacity,
+        Field::AcuUtilization => &mut m.acu_utilization,
+        Field::Connections => &mut m.connections,
+    }
+}
+
+fn dims(pairs: &[(&str, &str)]) -> Vec<Dimension> {
+    pairs
+        .iter()
+        .map(|(k, v)| Dimension::builder().name(*k).value(*v).build())
+        .collect()
+}
+
+/// The queries for every environment, each with where its answer goes.
+fn plan(envs: &[&Environment], period: i32) -> Vec<(usize, Field, MetricDataQuery)> {
+    let mut out = Vec::new();
+    for (e, env) in envs.iter().enumerate() {
+        let query = |field: Field, namespace: &str, name: &str, stat: &str, d: Vec<Dimension>| {
+            let id = format!("e{e}_{}", format!("{field:?}").to_ascii_lowercase());
+            let metric = Metric::builder()
+                .namespace(namespace)
+                .metric_name(name)
+                .set_dimensions(Some(d))
+                .build();
+            let stat = MetricStat::builder()
+                .metric(metric)
+                .period(period)
+                .stat(stat)
+                .build();
+            (
+                e,
+                field,
+                MetricDataQuery::builder().id(id).metric_stat(stat).build(),
+            )
+        };
+        if let Some(s) = &env.service {
+            for (field, name, stat) in SERVICE_FIELDS {
+                let d = dims(&[("ServiceID", &s.id), ("ServiceName", &s.name)]);
+                out.push(query(field, "AWS/AppRunner", name, stat, d));
+            }
+        }
+        if let Some(db) = &env.database {
+            for (field, name, stat) in DATABASE_FIELDS {
+                let d = dims(&[("DBClusterIdentifier", &db.id)]);
+                out.push(query(field, "AWS/RDS", name, stat, d));
+            }
+        }
+    }
+    out
+}
+
+/// How many GetMetricData calls `fetch` makes for these environments (one page each).
+pub fn calls_needed(envs: &[&Environment]) -> usize {
+    plan(envs, 60).len().div_ceil(MAX_QUERIES)
+}
+
+/// Fetches `[start, end)` at `period` seconds for every environment, in order.
+pub async fn fetch(
+    client: &aws_sdk_cloudwatch::Client,
+    envs: &[&Environment],
+    start: f64,
+    end: f64,
+    period: i32,
+) -> Result<Vec<EnvMetrics>, BackendError> {
+    let mut out = vec![EnvMetrics::default(); envs.len()];
+    let planned = plan(envs, period);
+    for chunk in planned.chunks(MAX_QUERIES) {
+        let mut token: Option<String> = None;
+        loop {
+            let response = client
+                .get_metric_data()
+                .set_metric_data_queries(Some(chunk.iter().map(|(_, _, q)| q.clone()).collect()))
+                .start_time(DateTime::from_secs_f64(start))
+                .end_time(DateTime::from_secs_f64(end))
+                .scan_by(ScanBy::TimestampAscending)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| sdk_error("reading CloudWatch metrics", None, e))?;
+            for result in response.metric_data_results() {
+                let Some((e, field, _)) = chunk.iter().find(|(_, _, q)| q.id() == result.id())
+                else {
+                    continue;
+                };
+                let points = result
+                    .timestamps()
+                    .iter()
+                    .map(DateTime::as_secs_f64)
+                    .zip(result.values().iter().copied());
+                let s = series(&mut out[*e], *field);
+                s.points.extend(points);
+                s.points.sort_by(|a, b| a.0.total_cmp(&b.0));
+            }
+            token = response.next_token().map(str::to_string);
+            if token.is_none() {
+                break;
+            }
+        }
+    }
+    Ok(out)
+}

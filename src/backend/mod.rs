@@ -1,0 +1,193 @@
+//! The backend: finds environments on AWS (or any endpoint speaking AWS's protocols, such
+//! as the embedded emulator), reads their state and acts on them. SDK types become model
+//! types here and nowhere else.
+
+pub mod aws;
+pub mod config;
+pub mod convert;
+pub mod discovery;
+pub mod metrics;
+
+use crate::model::{EnvKey, Environment};
+use serde::Serialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    /// Missing, expired or rejected credentials: `hint` says what to run.
+    #[error("{message}\n  {hint}")]
+    Credentials { message: String, hint: String },
+    #[error("access denied: {0}")]
+    AccessDenied(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    InvalidInput(String),
+    /// The action cannot run in the current state (operation in progress, paused, ...).
+    #[error("{0}")]
+    Refused(String),
+    #[error("{0}")]
+    Timeout(String),
+    #[error("{context}: {code}: {message}")]
+    Aws {
+        context: String,
+        code: String,
+        message: String,
+    },
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Everything found, plus what could not be read (a region or service that failed does
+/// not hide the others).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Inventory {
+    pub environments: Vec<Environment>,
+    pub problems: Vec<String>,
+}
+
+impl Inventory {
+    /// Finds `name` or `region/name`; refuses an ambiguous name with the choices.
+    pub fn resolve(&self, wanted: &str) -> Result<&Environment, BackendError> {
+        let (region, name) = match wanted.split_once('/') {
+            Some((r, n)) => (Some(r), n),
+            None => (None, wanted),
+        };
+        let matches: Vec<&Environment> = self
+            .environments
+            .iter()
+            .filter(|e| e.key.name == name && region.is_none_or(|r| r == e.key.region))
+            .collect();
+        match matches.as_slice() {
+            [one] => Ok(one),
+            [] => {
+                let mut known: Vec<String> = self
+                    .environments
+                    .iter()
+                    .map(|e| e.key.name.clone())
+                    .collect();
+                known.sort();
+                known.dedup();
+                Err(BackendError::NotFound(format!(
+                    "unknown environment {wanted:?}; known: {}",
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                )))
+            }
+            many => Err(BackendError::InvalidInput(format!(
+                "{name:?} exists in several regions; say which: {}",
+                many.iter()
+                    .map(|e| e.key.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
+    }
+}
+
+/// One step of an action, and how long it took (emulated or real seconds).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Step {
+    pub what: String,
+    pub seconds: f64,
+}
+
+/// What an action did and what is left to happen.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct ActionReport {
+    pub env: Option<EnvKey>,
+    pub steps: Vec<Step>,
+    pub left: Vec<String>,
+}
+
+impl ActionReport {
+    pub fn total_seconds(&self) -> f64 {
+        self.steps.iter().map(|s| s.seconds).sum()
+    }
+}
+
+/// What to deploy.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ImageRef {
+    Tag(String),
+    Digest(String),
+}
+
+impl ImageRef {
+    pub fn validate(&self) -> Result<(), BackendError> {
+        match self {
+            ImageRef::Tag(t) => {
+                let ok = !t.is_empty()
+                    && t.len() <= 128
+                    && t.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+                    && !t.starts_with(['.', '-']);
+                if ok {
+                    Ok(())
+                } else {
+                    Err(BackendError::InvalidInput(format!(
+                        "invalid image tag {t:?}: 1 to 128 letters, digits, '.', '_' or '-', not starting with '.' or '-'"
+                    )))
+                }
+            }
+            ImageRef::Digest(d) => {
+                let ok = d
+                    .strip_prefix("sha256:")
+                    .is_some_and(|h| h.len() == 64 && h.chars().all(|c| c.is_ascii_hexdigit()));
+                if ok {
+                    Ok(())
+                } else {
+                    Err(BackendError::InvalidInput(format!(
+                        "invalid image digest {d:?}: expected sha256:<64 hex digits>"
+                    )))
+                }
+            }
+        }
+    }
+
+    /// The App Runner image identifier for this reference in `repository_uri`.
+    pub fn identifier(&self, repository_uri: &str) -> String {
+        match self {
+            ImageRef::Tag(t) => format!("{repository_uri}:{t}"),
+            ImageRef::Digest(d) => format!("{repository_uri}@{d}"),
+        }
+    }
+
+    /// Parses `<uri>:<tag>` or `<uri>@<digest>` into (repository URI, reference).
+    pub fn parse_identifier(identifier: &str) -> Option<(String, ImageRef)> {
+        if let Some((uri, digest)) = identifier.split_once('@') {
+            return Some((uri.to_string(), ImageRef::Digest(digest.to_string())));
+        }
+        let (uri, tag) = identifier.rsplit_once(':')?;
+        (!tag.contains('/')).then(|| (uri.to_string(), ImageRef::Tag(tag.to_string())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_refs_are_validated_and_parsed() {
+        assert!(ImageRef::Tag("v1.5.1".into()).validate().is_ok());
+        assert!(ImageRef::Tag("bad tag".into()).validate().is_err());
+        assert!(ImageRef::Tag("".into()).validate().is_err());
+        assert!(
+            ImageRef::Digest(format!("sha256:{}", "a".repeat(64)))
+                .validate()
+                .is_ok()
+        );
+        assert!(ImageRef::Digest("sha256:abc".into()).validate().is_err());
+        let uri = "123456789012.dkr.ecr.us-east-1.amazonaws.com/scale0";
+        assert_eq!(
+            ImageRef::parse_identifier(&format!("{uri}:dev")),
+            Some((uri.to_string(), ImageRef::Tag("dev".into())))
+        );
+        assert_eq!(
+            ImageRef::parse_identifier(&format!("{uri}@sha256:ff")),
+            Some((uri.to_string(), ImageRef::Digest("sha256:ff".into())))
+        );
+    }
+}

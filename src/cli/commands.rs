@@ -1,0 +1,321 @@
+//! The environment commands: connect the backend, run one command, print the result.
+
+use super::output;
+use super::{CliError, Command, GlobalArgs, JSON_SCHEMA};
+use crate::backend::aws::{AwsBackend, ConnectOptions};
+use crate::backend::config::{self, Config};
+use crate::backend::{ActionReport, ImageRef, Inventory};
+use crate::clock::Clock;
+use crate::emulator::{Emulator, Options, Seed, runtime_record};
+use crate::model::Environment;
+use serde_json::json;
+use std::time::Duration;
+
+/// "90", "90s", "30m", "24h", "7d": seconds, for clap.
+pub fn parse_duration(text: &str) -> Result<f64, String> {
+    let t = text.trim();
+    let (number, unit) = match t.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(i) => t.split_at(i),
+        None => (t, "s"),
+    };
+    let value: f64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration (use e.g. 90s, 30m, 24h, 7d)"))?;
+    if !value.is_finite() || value < 0.0 {
+        return Err(format!("{text:?}: a duration can't be negative"));
+    }
+    let factor = match unit {
+        "s" => 1.0,
+        "m" | "min" => 60.0,
+        "h" => 3600.0,
+        "d" => 86400.0,
+        other => {
+            return Err(format!(
+                "{text:?}: unknown unit {other:?} (use s, m, h or d)"
+            ));
+        }
+    };
+    Ok(value * factor)
+}
+
+/// The backend plus whatever must live as long as it (an in-process demo emulator).
+pub struct Connection {
+    pub backend: AwsBackend,
+    _emulator: Option<Emulator>,
+}
+
+/// Connects as the flags say: --demo (a running emulator, or one started here),
+/// --endpoint-url, or AWS's default credential chain.
+pub async fn connect(global: &GlobalArgs) -> Result<Connection, CliError> {
+    let config_path = global.config.clone().or_else(config::default_path);
+    let config = match &config_path {
+        Some(p) => Config::load(p).map_err(|e| CliError::Usage(e.to_string()))?,
+        None => Config::default(),
+    };
+    let mut options = ConnectOptions {
+        profile: global.profile.clone(),
+        regions: global.regions.clone(),
+        endpoint_url: global.endpoint_url.clone(),
+        demo_credentials: false,
+        operation_timeout: None,
+    };
+    let mut clock = Clock::real();
+    let mut emulator = None;
+    if global.demo {
+        let endpoint = match running_emulator().await {
+            Some((endpoint, emulator_clock)) => {
+                clock = emulator_clock;
+                endpoint
+            }
+            None => {
+                let started = Emulator::start(Options {
+                    seed: Seed::Demo,
+                    ..Options::default()
+                })
+                .await
+                .map_err(|e| CliError::Other(e.into()))?;
+                clock = started.clock().clone();
+                let endpoint = started.endpoint_url().to_string();
+                emulator = Some(started);
+                endpoint
+            }
+        };
+        options.endpoint_url = Some(endpoint);
+        options.demo_credentials = true;
+        options.profile = None;
+        if options.regions.is_empty() {
+            options.regions = vec!["us-east-1".into()];
+        }
+    } else if options.endpoint_url.as_deref().is_some_and(is_loopback)
+        && std::env::var_os("AWS_ACCESS_KEY_ID").is_none()
+        && options.profile.is_none()
+    {
+        // An emulator on this machine with no credentials set: emulators accept any.
+        options.demo_credentials = true;
+    }
+    let backend = AwsBackend::connect(options, config, clock).await?;
+    if !global.demo {
+        backend.check_credentials().await?;
+    }
+    Ok(Connection {
+        backend,
+        _emulator: emulator,
+    })
+}
+
+fn is_loopback(url: &str) -> bool {
+    let host = url.split("://").nth(1).unwrap_or(url);
+    host.starts_with("127.") || host.starts_with("localhost") || host.starts_with("[::1]")
+}
+
+/// A `scale0 emulator` recorded in the runtime directory that answers, with its clock.
+async fn running_emulator() -> Option<(String, Clock)> {
+    let endpoint = runtime_record::read()?;
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_millis(800))
+        .build()
+        .ok()?;
+    let clock: serde_json::Value = client
+        .get(format!("{endpoint}/_scale0/clock"))
+        .send()
+        .await
+        .ok()?
+        .json()
+        .await
+        .ok()?;
+    let now = clock["now"].as_f64()?;
+    let speed = clock["speed"].as_f64().unwrap_or(1.0);
+    Some((endpoint, Clock::starting_at(now, speed)))
+}
+
+pub async fn run(global: &GlobalArgs, command: Command) -> Result<(), CliError> {
+    if let Command::Config = command {
+        let path = global.config.clone().or_else(config::default_path);
+        match path {
+            Some(p) => println!("# {}\n{}", p.display(), config::EXAMPLE),
+            None => println!("{}", config::EXAMPLE),
+        }
+        return Ok(());
+    }
+    let connection = connect(global).await?;
+    let backend = &connection.backend;
+    let inventory = backend.inventory().await?;
+    for problem in &inventory.problems {
+        eprintln!("scale0: warning: {problem}");
+    }
+    let now = backend.clock().now();
+    let json = global.json;
+    match command {
+        Command::Envs => {
+            if json {
+                print_json(
+                    json!({"environments": inventory.environments, "problems": inventory.problems}),
+                );
+            } else {
+                print!("{}", output::envs_table(&inventory.environments, now));
+            }
+        }
+        Command::Status { env } => {
+            let e = inventory.resolve(&env)?;
+            let day = backend
+                .metrics(&e.key.region, &[e], now - 86400.0, now, 3600)
+                .await
+                .ok()
+                .and_then(|m| m.into_iter().next())
+                .unwrap_or_default();
+            let average = |s: &crate::model::MetricSeries| {
+                if s.points.is_empty() {
+                    0.0
+                } else {
+                    s.points.iter().map(|p| p.1).sum::<f64>() / 24.0
+                }
+            };
+            let cost = crate::model::cost::estimate(
+                e,
+                average(&day.active_instances),
+                average(&day.capacity),
+            );
+            let budget = crate::model::diagnose::connection_budget(e);
+            let blockers = crate::model::diagnose::pause_blockers(e);
+            if json {
+                print_json(
+                    json!({"environment": e, "summary": e.summary(now), "cost": cost, "connection_budget": budget, "pause_blockers": blockers}),
+                );
+            } else {
+                print!(
+                    "{}",
+                    output::status(e, now, &cost, budget.as_ref(), &blockers)
+                );
+            }
+        }
+        Command::Events { env, since } => {
+            let e = inventory.resolve(&env)?;
+            let since = since.min(14.0 * 86400.0);
+            let events = backend.events(e, since).await?;
+            if json {
+                print_json(json!({"environment": e.key, "events": events}));
+            } else {
+                print!("{}", output::events(&events));
+            }
+        }
+        Command::Images { env } => {
+            let e = inventory.resolve(&env)?;
+            let (repository, images) = backend.images(e).await?;
+            let deployed = e.image.as_ref().and_then(|i| i.digest.clone());
+            if json {
+                print_json(
+                    json!({"environment": e.key, "repository": repository, "deployed_digest": deployed, "images": images}),
+                );
+            } else {
+                print!(
+                    "{}",
+                    output::images(&repository, &images, deployed.as_deref())
+                );
+            }
+        }
+        Command::Wake {
+            env,
+            db_only,
+            wait,
+            timeout,
+        } => {
+            let e = inventory.resolve(&env)?;
+            let report = backend.wake(e, db_only, wait, timeout).await?;
+            finish(&connection, e, &report, json).await?;
+        }
+        Command::Sleep { env, stop_db } => {
+            let e = inventory.resolve(&env)?;
+            let report = backend.sleep(e, stop_db).await?;
+            finish(&connection, e, &report, json).await?;
+        }
+        Command::Pause { env } => {
+            let e = inventory.resolve(&env)?;
+            let report = backend.pause(e).await?;
+            finish(&connection, e, &report, json).await?;
+        }
+        Command::Resume { env } => {
+            let e = inventory.resolve(&env)?;
+            let report = backend.resume(e).await?;
+            finish(&connection, e, &report, json).await?;
+        }
+        Command::Deploy {
+            env,
+            tag,
+            digest,
+            resume,
+            wait,
+            timeout,
+        } => {
+            let e = inventory.resolve(&env)?;
+            let image = match (tag, digest) {
+                (Some(t), None) => ImageRef::Tag(t),
+                (None, Some(d)) => ImageRef::Digest(d),
+                _ => {
+                    return Err(CliError::Usage(
+                        "give exactly one of --tag or --digest".into(),
+                    ));
+                }
+            };
+            let report = backend.deploy(e, &image, resume, wait, timeout).await?;
+            finish(&connection, e, &report, json).await?;
+        }
+        Command::Rollback { env, wait, timeout } => {
+            let e = inventory.resolve(&env)?;
+            let report = backend.rollback(e, wait, timeout).await?;
+            finish(&connection, e, &report, json).await?;
+        }
+        Command::Config | Command::Emulator(_) => {}
+    }
+    Ok(())
+}
+
+/// Prints what an action did, what is left, and the state it left behind.
+async fn finish(
+    connection: &Connection,
+    env: &Environment,
+    report: &ActionReport,
+    json: bool,
+) -> Result<(), CliError> {
+    let backend = &connection.backend;
+    let after: Option<Inventory> = backend.inventory().await.ok();
+    let state = after
+        .as_ref()
+        .and_then(|i| i.resolve(&env.key.to_string()).ok())
+        .cloned();
+    let now = backend.clock().now();
+    if json {
+        print_json(json!({
+            "environment": env.key,
+            "steps": report.steps,
+            "left": report.left,
+            "state": state.as_ref().map(|s| s.summary(now)),
+        }));
+    } else {
+        print!("{}", output::report(report, state.as_ref(), now));
+    }
+    Ok(())
+}
+
+fn print_json(mut value: serde_json::Value) {
+    if let Some(map) = value.as_object_mut() {
+        map.insert("schema".into(), json!(JSON_SCHEMA));
+    }
+    println!("{value:#}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+
+    #[test]
+    fn durations_parse_with_units_and_refuse_nonsense() {
+        assert_eq!(parse_duration("90"), Ok(90.0));
+        assert_eq!(parse_duration("30m"), Ok(1800.0));
+        assert_eq!(parse_duration("24h"), Ok(86400.0));
+        assert_eq!(parse_duration("1.5d"), Ok(129600.0));
+        assert!(parse_duration("-5m").is_err());
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("5y").is_err());
+    }
+}

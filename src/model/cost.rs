@@ -1,0 +1,94 @@
+//! What an environment costs: now, per month at its recent usage, and what pausing saves.
+//! Prices are us-east-1 list prices from reference/aws.md section 11, kept here in one
+//! place so they are easy to update.
+
+use super::{DatabaseState, DbMode, Environment, Power, ServiceStatus};
+use serde::Serialize;
+
+/// App Runner, per GB-hour of provisioned memory.
+pub const APPRUNNER_GB_HOUR: f64 = 0.007;
+/// App Runner, per vCPU-hour of active instances.
+pub const APPRUNNER_VCPU_HOUR: f64 = 0.064;
+/// Aurora Serverless v2 (Aurora Standard), per ACU-hour.
+pub const AURORA_V2_ACU_HOUR: f64 = 0.12;
+/// Aurora Serverless v1 (legacy), per ACU-hour.
+pub const AURORA_V1_ACU_HOUR: f64 = 0.06;
+/// Hours in AWS's billing month.
+pub const HOURS_PER_MONTH: f64 = 730.0;
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Cost {
+    /// Dollars per hour at this moment.
+    pub per_hour_now: f64,
+    /// Dollars per month if the last day's usage continued.
+    pub per_month_at_recent_usage: f64,
+    /// Dollars per month the same environment would cost if it never paused (service
+    /// always provisioned, database at its floor or 0.5 ACU).
+    pub per_month_never_paused: f64,
+}
+
+impl Cost {
+    pub fn saved_per_month(&self) -> f64 {
+        (self.per_month_never_paused - self.per_month_at_recent_usage).max(0.0)
+    }
+}
+
+/// Hourly price of App Runner for `provisioned` instances of which `active` are active.
+pub fn apprunner_per_hour(vcpu: f64, memory_gb: f64, provisioned: f64, active: f64) -> f64 {
+    // Active instances pay compute; memory is paid once for every provisioned instance.
+    provisioned.max(active) * memory_gb * APPRUNNER_GB_HOUR + active * vcpu * APPRUNNER_VCPU_HOUR
+}
+
+pub fn aurora_per_hour(db: &DatabaseState, acu: f64) -> f64 {
+    match db.mode {
+        DbMode::ServerlessV2 { .. } => acu * AURORA_V2_ACU_HOUR,
+        DbMode::ServerlessV1 { .. } => acu * AURORA_V1_ACU_HOUR,
+        // Provisioned instance prices vary by class; not estimated.
+        DbMode::Provisioned { .. } => 0.0,
+    }
+}
+
+/// Cost from the current state and the last day's average active instances and ACU.
+pub fn estimate(env: &Environment, avg_active: f64, avg_acu: f64) -> Cost {
+    let mut cost = Cost::default();
+    if let Some(s) = &env.service {
+        let min_size = s.scaling.as_ref().map(|c| c.min_size).unwrap_or(1) as f64;
+        let provisioned = s.provisioned_instances() as f64;
+        let active = s.active_instances.unwrap_or(0.0);
+        cost.per_hour_now += apprunner_per_hour(s.vcpu, s.memory_gb, provisioned, active);
+        let paused = s.status == ServiceStatus::Paused;
+        let recent_provisioned = if paused { 0.0 } else { min_size };
+        cost.per_month_at_recent_usage +=
+            apprunner_per_hour(s.vcpu, s.memory_gb, recent_provisioned, avg_active)
+                * HOURS_PER_MONTH;
+        cost.per_month_never_paused +=
+            apprunner_per_hour(s.vcpu, s.memory_gb, min_size, avg_active) * HOURS_PER_MONTH;
+    }
+    if let Some(db) = &env.database {
+        let now_acu = match db.power {
+            Power::Paused { .. } | Power::Stopped => 0.0,
+            _ => db.capacity.unwrap_or(0.0),
+        };
+        cost.per_hour_now += aurora_per_hour(db, now_acu);
+        cost.per_month_at_recent_usage += aurora_per_hour(db, avg_acu) * HOURS_PER_MONTH;
+        let floor = match db.mode {
+            DbMode::ServerlessV2 { min_acu, .. } => min_acu.max(0.5),
+            DbMode::ServerlessV1 { min_acu, .. } => min_acu as f64,
+            DbMode::Provisioned { .. } => 0.0,
+        };
+        cost.per_month_never_paused += aurora_per_hour(db, avg_acu.max(floor)) * HOURS_PER_MONTH;
+    }
+    cost
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn apprunner_bills_memory_once_and_cpu_only_when_active() {
+        // The seed's 1 vCPU / 2 GB: idle about $0.014/h, active about $0.078/h.
+        assert!((apprunner_per_hour(1.0, 2.0, 1.0, 0.0) - 0.014).abs() < 1e-9);
+        assert!((apprunner_per_hour(1.0, 2.0, 1.0, 1.0) - 0.078).abs() < 1e-9);
+    }
+}
