@@ -16,17 +16,15 @@ pub struct EmulatorArgs {
     /// Start with no environments instead of the demo world.
     #[arg(long)]
     pub empty: bool,
-    /// Region name used in ARNs and URLs.
-    #[arg(long, default_value = "us-east-1")]
-    pub region: String,
 }
 
-pub async fn run(args: EmulatorArgs) -> anyhow::Result<()> {
+/// `region` (the global --region, first one) names the region in ARNs and URLs.
+pub async fn run(args: EmulatorArgs, region: Option<String>) -> anyhow::Result<()> {
     let emulator = Emulator::start(Options {
         port: args.port,
         speed: args.speed,
         seed: if args.empty { Seed::Empty } else { Seed::Demo },
-        region: args.region,
+        region: region.unwrap_or_else(|| "us-east-1".into()),
         start_time: None,
     })
     .await

@@ -158,7 +158,9 @@ pub fn main() -> ExitCode {
     let json = cli.global.json;
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Emulator(args) => emulator::run(args).await.map_err(CliError::Other),
+            Command::Emulator(args) => emulator::run(args, cli.global.regions.first().cloned())
+                .await
+                .map_err(CliError::Other),
             command => commands::run(&cli.global, command).await,
         }
     });
@@ -227,4 +229,15 @@ fn init_logging() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
 }
