@@ -220,11 +220,12 @@ impl CliError {
     }
 }
 
-/// Logs go to stderr, filtered by RUST_LOG (default: warnings). Nothing logged carries
+/// Logs go to stderr, filtered by RUST_LOG (default: scale0's warnings, other crates'
+/// errors, so the SDK's notes do not bury the one message that matters). Nothing logged carries
 /// credentials: request bodies and headers are never logged.
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error,scale0=warn"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
