@@ -7,8 +7,8 @@ use super::metrics;
 use super::{ActionReport, BackendError, ImageRef, Inventory, Step};
 use crate::clock::Clock;
 use crate::model::{
-    DatabaseState, DbMode, EnvMetrics, Environment, Event, Image, ImageState, Power, ServiceState,
-    ServiceStatus, Time,
+    DatabaseState, DbMode, EnvMetrics, Environment, Event, Image, ImageState, Power, Scaling,
+    ServiceState, ServiceStatus, Time,
 };
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
@@ -18,10 +18,11 @@ use aws_sdk_apprunner::types::{ImageRepository, SourceConfiguration, Tag};
 use aws_smithy_types::DateTime;
 use futures_util::stream::{self, StreamExt};
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 /// How many calls run at once against one region.
-pub const FAN_OUT: usize = 16;
+pub const FAN_OUT: usize = 32;
 
 #[derive(Clone, Debug, Default)]
 pub struct ConnectOptions {
@@ -51,7 +52,12 @@ pub struct AwsBackend {
     credentials: Option<aws_credential_types::provider::SharedCredentialsProvider>,
     clock: Clock,
     http: reqwest::Client,
+    /// Auto scaling configuration revisions are immutable: each ARN is read once, and
+    /// concurrent first reads share one call.
+    scaling_cache: ScalingCache,
 }
+
+type ScalingCache = Arc<Mutex<HashMap<String, Arc<tokio::sync::OnceCell<Option<Scaling>>>>>>;
 
 impl AwsBackend {
     pub async fn connect(
@@ -131,6 +137,7 @@ impl AwsBackend {
             credentials: base.credentials_provider(),
             clock,
             http,
+            scaling_cache: Arc::default(),
         })
     }
 
@@ -227,7 +234,11 @@ impl AwsBackend {
         first: bool,
     ) -> Result<Inventory, BackendError> {
         let mut problems = Vec::new();
-        let (services, clusters) = tokio::join!(self.list_services(r), self.list_clusters(r));
+        let (services, clusters, events) = tokio::join!(
+            self.list_services(r),
+            self.list_clusters(r),
+            self.recent_rds_events(r, 24.0 * 3600.0)
+        );
         let services = match services {
             Ok(s) => s,
             Err(e @ BackendError::Credentials { .. }) => return Err(e),
@@ -271,13 +282,10 @@ impl AwsBackend {
             &self.mappings,
             first,
         );
-        let events = self
-            .recent_rds_events(r, 24.0 * 3600.0)
-            .await
-            .unwrap_or_else(|e| {
-                problems.push(format!("{}: RDS events: {e}", r.region));
-                Vec::new()
-            });
+        let events = events.unwrap_or_else(|e| {
+            problems.push(format!("{}: RDS events: {e}", r.region));
+            Vec::new()
+        });
 
         // Service details, with a bounded fan-out.
         let detailed: Vec<Result<(Pairing, Option<ServiceState>), BackendError>> =
@@ -504,14 +512,26 @@ impl AwsBackend {
             .auto_scaling_configuration_summary()
             .and_then(|s| s.auto_scaling_configuration_arn())
         {
-            Some(scaling_arn) => r
-                .apprunner
-                .describe_auto_scaling_configuration()
-                .auto_scaling_configuration_arn(scaling_arn)
-                .send()
+            Some(scaling_arn) => {
+                let cell = self
+                    .scaling_cache
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .entry(scaling_arn.to_string())
+                    .or_default()
+                    .clone();
+                cell.get_or_init(|| async {
+                    r.apprunner
+                        .describe_auto_scaling_configuration()
+                        .auto_scaling_configuration_arn(scaling_arn)
+                        .send()
+                        .await
+                        .ok()
+                        .and_then(|s| s.auto_scaling_configuration().map(convert::scaling))
+                })
                 .await
-                .ok()
-                .and_then(|s| s.auto_scaling_configuration().map(convert::scaling)),
+                .clone()
+            }
             None => None,
         };
         Ok(convert::service(service, scaling, operations, tags))

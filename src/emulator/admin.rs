@@ -30,6 +30,7 @@ pub fn routes() -> Router<Arc<Shared>> {
         .route("/_scale0/faults/maintenance", post(maintenance))
         .route("/_scale0/ecr/push", post(push_image))
         .route("/_scale0/world", get(world))
+        .route("/_scale0/stats", get(stats))
 }
 
 fn bad_request(message: impl Into<String>) -> Response {
@@ -260,4 +261,11 @@ async fn world(State(shared): State<Arc<Shared>>) -> Json<Value> {
         })
         .collect();
     Json(json!({"now": now, "region": world.region, "services": services, "clusters": clusters}))
+}
+
+/// API calls served so far, by "service:Operation".
+async fn stats(State(shared): State<Arc<Shared>>) -> Json<Value> {
+    let calls = shared.calls();
+    let total: u64 = calls.values().sum();
+    Json(json!({"total_calls": total, "calls": calls}))
 }

@@ -79,6 +79,8 @@ pub struct Shared {
     world: Mutex<World>,
     pub clock: Clock,
     faults: Mutex<Faults>,
+    /// API calls served, by "service:Operation" (GET /_scale0/stats).
+    calls: Mutex<std::collections::BTreeMap<String, u64>>,
     shutdown: watch::Sender<bool>,
 }
 
@@ -95,6 +97,21 @@ impl Shared {
     pub fn catch_up(&self) -> f64 {
         let (_world, now) = self.world();
         now
+    }
+
+    /// API calls served so far, by "service:Operation".
+    pub fn calls(&self) -> std::collections::BTreeMap<String, u64> {
+        self.calls
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn count_call(&self, service: AwsService, operation: &str) {
+        let mut calls = self.calls.lock().unwrap_or_else(PoisonError::into_inner);
+        *calls
+            .entry(format!("{}:{operation}", service.name()))
+            .or_default() += 1;
     }
 
     pub fn faults(&self) -> MutexGuard<'_, Faults> {
@@ -134,6 +151,7 @@ impl Emulator {
             world: Mutex::new(world),
             clock,
             faults: Mutex::new(Faults::default()),
+            calls: Mutex::new(Default::default()),
             shutdown,
         });
         let listener = TcpListener::bind(("127.0.0.1", options.port))
@@ -267,6 +285,7 @@ async fn aws_request(
             );
         }
     };
+    shared.count_call(request.service, &request.operation);
     let effect = shared.faults().apply(request.service, &request.operation);
     if effect.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(effect.latency_ms)).await;

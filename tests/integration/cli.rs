@@ -41,7 +41,9 @@ async fn scale0(args: &[&str], env: &[(&str, &str)], home: &Path) -> Run {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let out = tokio::task::spawn_blocking(move || cmd.output().expect("scale0 runs")).await.unwrap();
+    let out = tokio::task::spawn_blocking(move || cmd.output().expect("scale0 runs"))
+        .await
+        .unwrap();
     Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -59,14 +61,25 @@ async fn every_command_against_the_emulator() {
         all.extend(args);
         let all: Vec<String> = all.into_iter().map(str::to_string).collect();
         let home = home.clone();
-        async move { scale0(&all.iter().map(String::as_str).collect::<Vec<_>>(), &[], &home).await }
+        async move {
+            scale0(
+                &all.iter().map(String::as_str).collect::<Vec<_>>(),
+                &[],
+                &home,
+            )
+            .await
+        }
     };
 
     let envs = run(vec!["envs"]).await;
     assert_eq!(envs.code, 0, "{}", envs.stderr);
     assert!(envs.stdout.starts_with("ENV"), "{}", envs.stdout);
     for name in ["dev", "qa", "carol", "dave", "erin", "frank", "reporting"] {
-        assert!(envs.stdout.lines().any(|l| l.starts_with(name)), "{name} in\n{}", envs.stdout);
+        assert!(
+            envs.stdout.lines().any(|l| l.starts_with(name)),
+            "{name} in\n{}",
+            envs.stdout
+        );
     }
     let json = run(vec!["envs", "--json"]).await.json();
     assert_eq!(json["schema"], 1);
@@ -77,18 +90,40 @@ async fn every_command_against_the_emulator() {
     assert!(status.stdout.contains("db paused"), "{}", status.stdout);
     assert!(status.stdout.contains("newer image"), "{}", status.stdout);
     let status = run(vec!["status", "dev", "--json"]).await.json();
-    assert_eq!(status["connection_budget"]["over_budget"], true, "the seed's failure is diagnosed");
-    assert!(status["cost"]["per_month_at_recent_usage"].as_f64().unwrap() > 0.0);
+    assert_eq!(
+        status["connection_budget"]["over_budget"], true,
+        "the seed's failure is diagnosed"
+    );
+    assert!(
+        status["cost"]["per_month_at_recent_usage"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
 
     let events = run(vec!["events", "qa", "--since", "24h"]).await;
     assert_eq!(events.code, 0, "{}", events.stderr);
-    assert!(events.stdout.contains("Successfully resumed the DB instance."), "{}", events.stdout);
+    assert!(
+        events
+            .stdout
+            .contains("Successfully resumed the DB instance."),
+        "{}",
+        events.stdout
+    );
     let images = run(vec!["images", "dev"]).await;
-    assert!(images.stdout.contains("v1.5.1") && images.stdout.contains("configured"), "{}", images.stdout);
+    assert!(
+        images.stdout.contains("v1.5.1") && images.stdout.contains("configured"),
+        "{}",
+        images.stdout
+    );
 
     let paused = run(vec!["pause", "dave"]).await;
     assert_eq!(paused.code, 0, "{}", paused.stderr);
-    assert!(paused.stdout.contains("now   app pausing"), "{}", paused.stdout);
+    assert!(
+        paused.stdout.contains("now   app pausing"),
+        "{}",
+        paused.stdout
+    );
     let again = run(vec!["pause", "dave"]).await;
     assert_eq!(again.code, 3, "refused: {}", again.stderr);
     let again = run(vec!["pause", "dave", "--json"]).await.json();
@@ -96,33 +131,70 @@ async fn every_command_against_the_emulator() {
 
     let provisioned = run(vec!["sleep", "reporting"]).await;
     assert_eq!(provisioned.code, 0, "{}", provisioned.stderr);
-    assert!(provisioned.stdout.contains("will not auto-pause"), "{}", provisioned.stdout);
+    assert!(
+        provisioned.stdout.contains("will not auto-pause"),
+        "{}",
+        provisioned.stdout
+    );
     let stopping = run(vec!["sleep", "qa", "--stop-db"]).await;
     assert_eq!(stopping.code, 0, "{}", stopping.stderr);
-    assert!(stopping.stdout.contains("stop scale0qa"), "{}", stopping.stdout);
+    assert!(
+        stopping.stdout.contains("stop scale0qa"),
+        "{}",
+        stopping.stdout
+    );
     let wake = run(vec!["wake", "qa"]).await;
-    assert_eq!(wake.code, 3, "waking a stopping cluster is refused: {}", wake.stderr);
+    assert_eq!(
+        wake.code, 3,
+        "waking a stopping cluster is refused: {}",
+        wake.stderr
+    );
     let deploying = run(vec!["deploy", "erin", "--tag", "v1.5.1"]).await;
     assert_eq!(deploying.code, 3, "{}", deploying.stderr);
     let paused_service = run(vec!["deploy", "carol", "--tag", "carol"]).await;
     assert_eq!(paused_service.code, 3);
-    assert!(paused_service.stderr.contains("--resume"), "{}", paused_service.stderr);
+    assert!(
+        paused_service.stderr.contains("--resume"),
+        "{}",
+        paused_service.stderr
+    );
     let bad_tag = run(vec!["deploy", "dev", "--tag", "bad tag"]).await;
     assert_eq!(bad_tag.code, 2, "{}", bad_tag.stderr);
     let deploy = run(vec!["deploy", "dev", "--tag", "v1.5.1", "--json"]).await;
     assert_eq!(deploy.code, 0, "{}", deploy.stderr);
-    assert!(deploy.json()["steps"][0]["what"].as_str().unwrap().contains("v1.5.1"));
+    assert!(
+        deploy.json()["steps"][0]["what"]
+            .as_str()
+            .unwrap()
+            .contains("v1.5.1")
+    );
     let rollback = run(vec!["rollback", "erin"]).await;
-    assert_eq!(rollback.code, 3, "nothing recorded yet: {}", rollback.stderr);
+    assert_eq!(
+        rollback.code, 3,
+        "nothing recorded yet: {}",
+        rollback.stderr
+    );
 
     let unknown = run(vec!["status", "nobody"]).await;
     assert_eq!(unknown.code, 2);
-    assert!(unknown.stderr.contains("unknown environment"), "{}", unknown.stderr);
+    assert!(
+        unknown.stderr.contains("unknown environment"),
+        "{}",
+        unknown.stderr
+    );
     let negative = run(vec!["events", "qa", "--since", "-5m"]).await;
     assert_eq!(negative.code, 2);
 
     // The emulator's clock is frozen: a wait can only time out (real clock in the CLI).
-    let wait = run(vec!["wake", "dave", "--db-only", "--wait", "--timeout", "2s"]).await;
+    let wait = run(vec![
+        "wake",
+        "dave",
+        "--db-only",
+        "--wait",
+        "--timeout",
+        "2s",
+    ])
+    .await;
     assert_eq!(wait.code, 4, "timeout: {} {}", wait.stdout, wait.stderr);
     emu.shutdown().await;
 }
@@ -132,8 +204,17 @@ async fn missing_and_expired_credentials_say_what_to_run() {
     let home = isolated_home();
     let none = scale0(&["envs", "--region", "us-east-1"], &[], &home).await;
     assert_eq!(none.code, 5, "{}", none.stderr);
-    assert!(none.stderr.contains("no AWS credentials found") && none.stderr.contains("aws configure"), "{}", none.stderr);
-    assert_eq!(none.stderr.lines().count(), 2, "one clear message, not a stack: {}", none.stderr);
+    assert!(
+        none.stderr.contains("no AWS credentials found") && none.stderr.contains("aws configure"),
+        "{}",
+        none.stderr
+    );
+    assert_eq!(
+        none.stderr.lines().count(),
+        2,
+        "one clear message, not a stack: {}",
+        none.stderr
+    );
 
     // An SSO profile whose cached token has expired (no refresh token, so nothing is
     // fetched; any SSO endpoint would be loopback anyway).
@@ -149,10 +230,17 @@ async fn missing_and_expired_credentials_say_what_to_run() {
         r#"{"accessToken": "expired", "expiresAt": "2020-01-01T00:00:00Z", "region": "us-east-1", "startUrl": "https://example.awsapps.com/start"}"#,
     )
     .unwrap();
-    let loopback = [("AWS_ENDPOINT_URL_SSO", "http://127.0.0.1:9"), ("AWS_ENDPOINT_URL_SSO_OIDC", "http://127.0.0.1:9")];
+    let loopback = [
+        ("AWS_ENDPOINT_URL_SSO", "http://127.0.0.1:9"),
+        ("AWS_ENDPOINT_URL_SSO_OIDC", "http://127.0.0.1:9"),
+    ];
     let expired = scale0(&["envs", "--profile", "dev"], &loopback, &home).await;
     assert_eq!(expired.code, 5, "{}", expired.stderr);
-    assert!(expired.stderr.contains("aws sso login --profile dev"), "{}", expired.stderr);
+    assert!(
+        expired.stderr.contains("aws sso login --profile dev"),
+        "{}",
+        expired.stderr
+    );
 }
 
 #[tokio::test]
@@ -167,10 +255,17 @@ async fn demo_uses_a_running_emulator_or_starts_one() {
     // commands see one world.
     let emu = emulator(Seed::Demo).await;
     std::fs::create_dir_all(home.join("scale0")).unwrap();
-    std::fs::write(home.join("scale0/emulator-endpoint"), format!("{}\n", emu.endpoint_url())).unwrap();
+    std::fs::write(
+        home.join("scale0/emulator-endpoint"),
+        format!("{}\n", emu.endpoint_url()),
+    )
+    .unwrap();
     let paused = scale0(&["--demo", "pause", "qa"], &[], &home).await;
     assert_eq!(paused.code, 0, "{}", paused.stderr);
     let status = scale0(&["--demo", "status", "qa", "--json"], &[], &home).await;
-    assert_eq!(status.json()["environment"]["service"]["status"], "OPERATION_IN_PROGRESS");
+    assert_eq!(
+        status.json()["environment"]["service"]["status"],
+        "OPERATION_IN_PROGRESS"
+    );
     emu.shutdown().await;
 }

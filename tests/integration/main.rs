@@ -9,3 +9,4 @@ mod emulator_faults;
 mod emulator_sdk;
 mod emulator_wire;
 mod emulator_workload;
+mod moto;
