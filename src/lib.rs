@@ -5,6 +5,7 @@
 //! region), `cli` (subcommands).
 
 pub mod backend;
+pub mod burst;
 pub mod cli;
 pub mod clock;
 pub mod emulator;

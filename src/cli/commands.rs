@@ -265,7 +265,7 @@ pub async fn run(global: &GlobalArgs, command: Command) -> Result<(), CliError> 
             let report = backend.rollback(e, wait, timeout).await?;
             finish(&connection, e, &report, json).await?;
         }
-        Command::Config | Command::Emulator(_) => {}
+        Command::Config | Command::Emulator(_) | Command::Burst(_) => {}
     }
     Ok(())
 }

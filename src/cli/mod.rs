@@ -1,6 +1,7 @@
 //! The `scale0` command line. Scripts and CI depend on it: keep subcommands, flags, JSON
 //! output (with its schema version) and exit codes stable (README documents them).
 
+mod burst;
 mod commands;
 mod emulator;
 mod output;
@@ -125,6 +126,8 @@ pub enum Command {
         #[arg(long, default_value = "20m", value_parser = commands::parse_duration)]
         timeout: f64,
     },
+    /// Send an HTTP load burst to a URL or an environment's service (like hey or oha).
+    Burst(burst::BurstArgs),
     /// Print the config file's path and a commented example.
     Config,
     /// Run the embedded local AWS region in the foreground on 127.0.0.1.
@@ -161,6 +164,7 @@ pub fn main() -> ExitCode {
             Command::Emulator(args) => emulator::run(args, cli.global.regions.first().cloned())
                 .await
                 .map_err(CliError::Other),
+            Command::Burst(args) => burst::run(&cli.global, args).await,
             command => commands::run(&cli.global, command).await,
         }
     });

@@ -41,7 +41,10 @@ async fn moto() -> Moto {
         endpoint: format!("http://127.0.0.1:{port}"),
     };
     for _ in 0..200 {
-        if reqwest::get(format!("{}/moto-api/", moto.endpoint)).await.is_ok() {
+        if reqwest::get(format!("{}/moto-api/", moto.endpoint))
+            .await
+            .is_ok()
+        {
             return moto;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
