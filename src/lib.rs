@@ -10,6 +10,7 @@ pub mod cli;
 pub mod clock;
 pub mod emulator;
 pub mod model;
+pub mod ui;
 
 /// The version and the git revision this binary was built from.
 pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("SCALE0_GIT_REV"), ")");

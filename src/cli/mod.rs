@@ -38,8 +38,9 @@ pub const JSON_SCHEMA: u32 = 1;
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
+    /// Without a command, the desktop app opens.
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Args, Debug, Clone, Default)]
@@ -159,8 +160,28 @@ pub fn main() -> ExitCode {
         }
     };
     let json = cli.global.json;
+    let Some(command) = cli.command else {
+        // The desktop app runs its own worker runtime; the window owns this thread.
+        drop(runtime);
+        let target = crate::ui::worker::Target {
+            demo: cli.global.demo,
+            profile: cli.global.profile.clone(),
+            regions: cli.global.regions.clone(),
+            endpoint_url: cli.global.endpoint_url.clone(),
+        };
+        return match crate::ui::run(target) {
+            Ok(()) => ExitCode::from(exit::OK),
+            Err(e) => {
+                eprintln!(
+                    "scale0: could not open the window: {e}
+  (on a server without a display, use the commands: scale0 --help)"
+                );
+                ExitCode::from(exit::FAILURE)
+            }
+        };
+    };
     let result = runtime.block_on(async {
-        match cli.command {
+        match command {
             Command::Emulator(args) => emulator::run(args, cli.global.regions.first().cloned())
                 .await
                 .map_err(CliError::Other),

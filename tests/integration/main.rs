@@ -11,3 +11,4 @@ mod emulator_sdk;
 mod emulator_wire;
 mod emulator_workload;
 mod moto;
+mod ui;

@@ -1,0 +1,404 @@
+//! The worker: owns the async side (backend, bursts) on its own tokio runtime. The UI
+//! sends Commands and drains Events; it never waits on the network.
+
+use crate::backend::aws::{AwsBackend, ConnectOptions};
+use crate::backend::config::Config;
+use crate::backend::{ActionReport, BackendError, ImageRef, Inventory};
+use crate::burst::{self, BurstConfig, BurstHandle, Snapshot};
+use crate::clock::Clock;
+use crate::emulator::{Emulator, Options, Seed};
+use crate::model::{EnvKey, EnvMetrics, Environment, Event as TimelineEvent, Image};
+use std::sync::mpsc;
+use std::time::Duration;
+use tokio::sync::mpsc as async_mpsc;
+
+/// What the user asked for.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    Pause,
+    Resume,
+    WakeAndWait,
+    WakeDb,
+    Sleep,
+    StopDb,
+    Deploy(ImageRef),
+    Rollback,
+}
+
+impl Action {
+    pub fn label(&self) -> String {
+        match self {
+            Action::Pause => "Pause service".into(),
+            Action::Resume => "Resume service".into(),
+            Action::WakeAndWait => "Wake and wait until ready".into(),
+            Action::WakeDb => "Wake database".into(),
+            Action::Sleep => "Sleep".into(),
+            Action::StopDb => "Stop database".into(),
+            Action::Deploy(ImageRef::Tag(t)) => format!("Deploy :{t}"),
+            Action::Deploy(ImageRef::Digest(d)) => {
+                format!("Deploy {}", crate::model::short_digest(d))
+            }
+            Action::Rollback => "Roll back".into(),
+        }
+    }
+}
+
+pub enum Command {
+    Refresh,
+    /// Series for one environment over the last `window` seconds.
+    Metrics {
+        env: Environment,
+        window: f64,
+    },
+    /// Last hour of series for every environment (sparklines).
+    Sparklines(Vec<Environment>),
+    Images(Environment),
+    Timeline {
+        env: Environment,
+        window: f64,
+    },
+    Act {
+        env: Environment,
+        action: Action,
+    },
+    StartBurst(BurstConfig),
+    StopBurst,
+}
+
+pub enum Event {
+    Connected {
+        label: String,
+        demo: bool,
+    },
+    ConnectFailed(String),
+    Inventory(Result<Inventory, String>),
+    Metrics(EnvKey, f64, Result<EnvMetrics, String>),
+    Sparklines(Vec<(EnvKey, EnvMetrics)>),
+    Images(EnvKey, Result<Vec<Image>, String>),
+    Timeline(EnvKey, Result<Vec<TimelineEvent>, String>),
+    ActionDone {
+        env: EnvKey,
+        action: Action,
+        result: Result<ActionReport, String>,
+    },
+    Burst(Snapshot),
+    BurstFailed(String),
+}
+
+/// How to reach AWS.
+#[derive(Clone, Debug, Default)]
+pub struct Target {
+    pub demo: bool,
+    pub profile: Option<String>,
+    pub regions: Vec<String>,
+    pub endpoint_url: Option<String>,
+}
+
+pub struct Worker {
+    commands: async_mpsc::UnboundedSender<Command>,
+    events: mpsc::Receiver<Event>,
+    clock: std::sync::Arc<std::sync::Mutex<Clock>>,
+    _thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Worker {
+    /// Starts a worker thread with its own runtime that connects to `target`.
+    pub fn spawn(target: Target, repaint: impl Fn() + Send + Sync + 'static) -> Worker {
+        let (commands, rx) = async_mpsc::unbounded_channel();
+        let (tx, events) = mpsc::channel();
+        let clock = std::sync::Arc::new(std::sync::Mutex::new(Clock::real()));
+        let shared_clock = clock.clone();
+        let thread = std::thread::Builder::new()
+            .name("scale0-worker".into())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        let _ = tx.send(Event::ConnectFailed(format!(
+                            "could not start the async runtime: {e}"
+                        )));
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    let sink = Sink {
+                        tx,
+                        repaint: std::sync::Arc::new(repaint),
+                    };
+                    let Some((backend, _emulator)) = connect(target, &sink).await else {
+                        return;
+                    };
+                    *shared_clock
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner) =
+                        backend.clock().clone();
+                    serve(backend, rx, sink).await;
+                });
+            })
+            .ok();
+        Worker {
+            commands,
+            events,
+            clock,
+            _thread: thread,
+        }
+    }
+
+    /// A worker on an existing runtime and backend (tests: the emulator's clock and world).
+    pub fn with_backend(
+        runtime: &tokio::runtime::Handle,
+        backend: AwsBackend,
+        label: String,
+        repaint: impl Fn() + Send + Sync + 'static,
+    ) -> Worker {
+        let (commands, rx) = async_mpsc::unbounded_channel();
+        let (tx, events) = mpsc::channel();
+        let clock = std::sync::Arc::new(std::sync::Mutex::new(backend.clock().clone()));
+        let sink = Sink {
+            tx,
+            repaint: std::sync::Arc::new(repaint),
+        };
+        sink.send(Event::Connected { label, demo: true });
+        runtime.spawn(serve(backend, rx, sink));
+        Worker {
+            commands,
+            events,
+            clock,
+            _thread: None,
+        }
+    }
+
+    pub fn send(&self, command: Command) {
+        // The worker only stops with the app; a send after that has nobody to tell.
+        let _ = self.commands.send(command);
+    }
+
+    pub fn try_recv(&self) -> Option<Event> {
+        self.events.try_recv().ok()
+    }
+
+    /// The backend's present (the emulator's clock in the demo region).
+    pub fn now(&self) -> f64 {
+        self.clock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .now()
+    }
+}
+
+#[derive(Clone)]
+struct Sink {
+    tx: mpsc::Sender<Event>,
+    repaint: std::sync::Arc<dyn Fn() + Send + Sync>,
+}
+
+impl Sink {
+    fn send(&self, event: Event) {
+        if self.tx.send(event).is_ok() {
+            (self.repaint)();
+        }
+    }
+}
+
+async fn connect(target: Target, sink: &Sink) -> Option<(AwsBackend, Option<Emulator>)> {
+    let config = crate::backend::config::default_path()
+        .map(|p| Config::load(&p))
+        .transpose()
+        .unwrap_or_else(|e| {
+            sink.send(Event::ConnectFailed(e.to_string()));
+            None
+        })
+        .unwrap_or_default();
+    let real = !target.demo;
+    if real {
+        let options = ConnectOptions {
+            profile: target.profile.clone(),
+            regions: target.regions.clone(),
+            endpoint_url: target.endpoint_url.clone(),
+            ..ConnectOptions::default()
+        };
+        match AwsBackend::connect(options, config.clone(), Clock::real()).await {
+            Ok(backend) => match backend.check_credentials().await {
+                Ok(()) => {
+                    let regions: Vec<&str> = backend.regions().collect();
+                    let label = format!(
+                        "AWS {} {}",
+                        target
+                            .profile
+                            .clone()
+                            .unwrap_or_else(|| "default profile".into()),
+                        regions.join(", ")
+                    );
+                    sink.send(Event::Connected { label, demo: false });
+                    return Some((backend, None));
+                }
+                // No credentials at all: open the demo region instead, and say so.
+                Err(BackendError::Credentials { message, .. })
+                    if message.starts_with("no AWS credentials") => {}
+                Err(e) => {
+                    sink.send(Event::ConnectFailed(e.to_string()));
+                    return None;
+                }
+            },
+            Err(BackendError::InvalidInput(m)) if m.starts_with("no AWS region") => {}
+            Err(e) => {
+                sink.send(Event::ConnectFailed(e.to_string()));
+                return None;
+            }
+        }
+    }
+    let emulator = match Emulator::start(Options {
+        seed: Seed::Demo,
+        ..Options::default()
+    })
+    .await
+    {
+        Ok(e) => e,
+        Err(e) => {
+            sink.send(Event::ConnectFailed(format!(
+                "could not start the demo region: {e}"
+            )));
+            return None;
+        }
+    };
+    let options = ConnectOptions {
+        endpoint_url: Some(emulator.endpoint_url().to_string()),
+        regions: vec!["us-east-1".into()],
+        demo_credentials: true,
+        ..ConnectOptions::default()
+    };
+    match AwsBackend::connect(options, config, emulator.clock().clone()).await {
+        Ok(backend) => {
+            let why = if real {
+                " (no AWS credentials found)"
+            } else {
+                ""
+            };
+            sink.send(Event::Connected {
+                label: format!("demo region{why}"),
+                demo: true,
+            });
+            Some((backend, Some(emulator)))
+        }
+        Err(e) => {
+            sink.send(Event::ConnectFailed(e.to_string()));
+            None
+        }
+    }
+}
+
+async fn serve(backend: AwsBackend, mut rx: async_mpsc::UnboundedReceiver<Command>, sink: Sink) {
+    let mut burst: Option<BurstHandle> = None;
+    let mut ticker = tokio::time::interval(Duration::from_millis(250));
+    loop {
+        tokio::select! {
+            command = rx.recv() => {
+                let Some(command) = command else { break };
+                match command {
+                    Command::StartBurst(config) => {
+                        if let Some(b) = burst.take() { b.cancel(); }
+                        match burst::start(config) {
+                            Ok(h) => burst = Some(h),
+                            Err(e) => sink.send(Event::BurstFailed(e.to_string())),
+                        }
+                    }
+                    Command::StopBurst => {
+                        if let Some(b) = &burst { b.cancel(); }
+                    }
+                    other => {
+                        let (backend, sink) = (backend.clone(), sink.clone());
+                        tokio::spawn(async move { handle(&backend, other, &sink).await });
+                    }
+                }
+            }
+            _ = ticker.tick(), if burst.is_some() => {
+                if let Some(b) = &burst {
+                    sink.send(Event::Burst(b.snapshot()));
+                    if b.is_finished() { burst = None; }
+                }
+            }
+        }
+    }
+}
+
+async fn handle(backend: &AwsBackend, command: Command, sink: &Sink) {
+    let now = backend.clock().now();
+    match command {
+        Command::Refresh => sink.send(Event::Inventory(
+            backend.inventory().await.map_err(|e| e.to_string()),
+        )),
+        Command::Metrics { env, window } => {
+            let period = if window > 6.0 * 3600.0 { 300 } else { 60 };
+            let result = backend
+                .metrics(&env.key.region, &[&env], now - window, now, period)
+                .await
+                .map(|mut m| m.pop().unwrap_or_default())
+                .map_err(|e| e.to_string());
+            sink.send(Event::Metrics(env.key, window, result));
+        }
+        Command::Sparklines(envs) => {
+            let mut out = Vec::new();
+            let regions: std::collections::BTreeSet<String> =
+                envs.iter().map(|e| e.key.region.clone()).collect();
+            for region in regions {
+                let refs: Vec<&Environment> =
+                    envs.iter().filter(|e| e.key.region == region).collect();
+                if let Ok(all) = backend.metrics(&region, &refs, now - 3600.0, now, 60).await {
+                    out.extend(refs.iter().map(|e| e.key.clone()).zip(all));
+                }
+            }
+            sink.send(Event::Sparklines(out));
+        }
+        Command::Images(env) => {
+            let result = backend
+                .images(&env)
+                .await
+                .map(|(_, images)| images)
+                .map_err(|e| e.to_string());
+            sink.send(Event::Images(env.key, result));
+        }
+        Command::Timeline { env, window } => {
+            let result = backend
+                .events(&env, window)
+                .await
+                .map_err(|e| e.to_string());
+            sink.send(Event::Timeline(env.key, result));
+        }
+        Command::Act { env, action } => {
+            let result = match &action {
+                Action::Pause => backend.pause(&env).await,
+                Action::Resume => backend.resume(&env).await,
+                Action::WakeAndWait => backend.wake(&env, false, true, 900.0).await,
+                Action::WakeDb => backend.wake(&env, true, false, 300.0).await,
+                Action::Sleep => backend.sleep(&env, false).await,
+                Action::StopDb => backend.sleep(&env, true).await,
+                Action::Deploy(image) => backend.deploy(&env, image, false, true, 1800.0).await,
+                Action::Rollback => backend.rollback(&env, true, 1800.0).await,
+            };
+            sink.send(Event::ActionDone {
+                env: env.key,
+                action,
+                result: result.map_err(|e| e.to_string()),
+            });
+        }
+        Command::StartBurst(_) | Command::StopBurst => {}
+    }
+}
+
+impl Worker {
+    /// A worker connected to nothing, on `clock`: for benchmarks that load data directly.
+    pub fn detached(clock: Clock) -> Worker {
+        let (commands, _) = async_mpsc::unbounded_channel();
+        let (_, events) = mpsc::channel();
+        Worker {
+            commands,
+            events,
+            clock: std::sync::Arc::new(std::sync::Mutex::new(clock)),
+            _thread: None,
+        }
+    }
+}

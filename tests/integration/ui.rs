@@ -1,0 +1,142 @@
+//! The real app in an egui_kittest harness, on the emulator, on its advanced clock: select
+//! an environment, wake its database, deploy a tag and watch it finish, refuse an action
+//! that can't run, run a short burst. Controls are found by their AccessKit labels.
+
+use crate::backend::backend;
+use crate::common::*;
+use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT, Queryable};
+use scale0::emulator::{Emulator, Seed};
+use scale0::ui::worker::Worker;
+use scale0::ui::{App, Settings};
+use std::time::{Duration, Instant};
+
+fn harness(emu: &Emulator, b: scale0::backend::aws::AwsBackend) -> Harness<'static, App> {
+    let worker = Worker::with_backend(
+        &tokio::runtime::Handle::current(),
+        b,
+        format!("demo region at {}", emu.endpoint_url()),
+        || {},
+    );
+    let app = App::new(worker, Settings::default());
+    Harness::builder()
+        .with_size(egui::vec2(1400.0, 2400.0))
+        .build_ui_state(|ui, app: &mut App| app.show(ui), app)
+}
+
+/// Steps the UI until `done` holds, advancing the emulator's clock by `advance` emulated
+/// seconds per round. Bounded in rounds and real time.
+fn step_until(
+    h: &mut Harness<'static, App>,
+    emu: &Emulator,
+    advance: f64,
+    what: &str,
+    done: impl Fn(&Harness<'static, App>) -> bool,
+) {
+    let started = Instant::now();
+    for _ in 0..600 {
+        h.step();
+        if done(h) {
+            return;
+        }
+        if advance > 0.0 {
+            emu.advance(advance);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "timed out waiting for: {what}"
+        );
+    }
+    let notes: Vec<&str> = h
+        .state()
+        .notifications
+        .iter()
+        .map(|n| n.text.as_str())
+        .collect();
+    panic!("gave up waiting for: {what}; notifications: {notes:#?}");
+}
+
+fn has_label(h: &Harness<'static, App>, text: &str) -> bool {
+    h.query_all_by_label_contains(text).next().is_some()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn select_wake_deploy_refuse_and_burst() {
+    let emu = emulator(Seed::Demo).await;
+    let b = backend(&emu).await;
+    let mut h = harness(&emu, b);
+    step_until(&mut h, &emu, 0.0, "the environment list", |h| {
+        has_label(h, "dave")
+    });
+    assert!(has_label(&h, "demo region"), "the demo marker is visible");
+
+    // Select dave: its database is paused.
+    h.get_by_label("dave").click();
+    step_until(&mut h, &emu, 0.0, "dave's details", |h| {
+        has_label(h, "db paused")
+    });
+
+    // A refused action: dave's database can't be "woken" by Resume (service running).
+    let resume = h.get_by_label("Resume service");
+    assert!(
+        resume.accesskit_node().is_disabled(),
+        "Resume is disabled while the service runs"
+    );
+
+    // Wake the database and see the state change.
+    h.get_by_label("Wake database").click();
+    step_until(&mut h, &emu, 5.0, "the wake to finish", |h| {
+        h.state()
+            .notifications
+            .iter()
+            .any(|n| n.text.contains("Wake database done"))
+    });
+    step_until(&mut h, &emu, 5.0, "dave's database awake", |h| {
+        has_label(h, "db awake")
+    });
+
+    // Deploy a tag from the image picker, confirm, and see the operation progress and finish.
+    h.get_by_label("image").click();
+    h.run_steps(2);
+    h.get_by_label_contains("v1.5.1").click();
+    h.run_steps(2);
+    h.get_by_label("Deploy").click();
+    h.run_steps(2);
+    h.get_by_label("Yes, go ahead").click();
+    step_until(&mut h, &emu, 0.0, "the deployment to start", |h| {
+        has_label(h, "app deploying")
+    });
+    step_until(&mut h, &emu, 10.0, "the deployment to finish", |h| {
+        h.state()
+            .notifications
+            .iter()
+            .any(|n| n.text.contains("Deploy :v1.5.1 done"))
+    });
+
+    // A short burst against dave's service, with its numbers shown.
+    h.state_mut().set_burst(20, 1.0);
+    h.get_by_label("Start burst").click();
+    h.run_steps(2);
+    assert!(has_label(&h, "Stop burst"), "the burst is running");
+    // The database paused again during the deploy: the burst's first requests wake it.
+    step_until(&mut h, &emu, 5.0, "the burst to finish", |h| {
+        h.state()
+            .notifications
+            .iter()
+            .any(|n| n.text.starts_with("burst finished"))
+    });
+    let n = h
+        .state()
+        .notifications
+        .iter()
+        .find(|n| n.text.starts_with("burst finished"))
+        .unwrap()
+        .text
+        .clone();
+    assert!(
+        n.contains("responses") && !n.starts_with("burst finished: 0 responses"),
+        "{n}"
+    );
+    emu.shutdown().await;
+}
