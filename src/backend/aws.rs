@@ -224,7 +224,8 @@ impl AwsBackend {
         }
         inventory
             .environments
-            .sort_by(|a, b| (&a.owner, &a.key).cmp(&(&b.owner, &b.key)));
+            // Grouped by owner; environments without one come last.
+            .sort_by(|a, b| (a.owner.is_none(), &a.owner, &a.key).cmp(&(b.owner.is_none(), &b.owner, &b.key)));
         Ok(inventory)
     }
 

@@ -320,6 +320,11 @@ impl App {
                             self.updated_at = Some(self.worker.now());
                             self.refresh_error = None;
                             let envs = inv.environments.clone();
+                            if self.settings.selected.is_none() {
+                                // First start: show a live environment rather than an empty view.
+                                let live = envs.iter().find(|e| e.service.as_ref().is_some_and(|s| s.status == ServiceStatus::Running) && e.database.as_ref().is_some_and(|d| d.power == Power::Awake));
+                                self.settings.selected = live.or(envs.first()).map(|e| e.key.to_string());
+                            }
                             self.inventory = Some(inv);
                             self.worker.send(Command::Sparklines(envs));
                             self.request_details();
@@ -850,9 +855,10 @@ impl App {
                             plot_ui.line(Line::new(*name, PlotPoints::from(segment)));
                         }
                     }
+                    // Unnamed, so the legend lists series, not events.
                     for e in &timeline {
                         plot_ui.vline(
-                            VLine::new(e.message.as_str(), e.time).color(Color32::from_gray(90)),
+                            VLine::new("", e.time).color(Color32::from_gray(90)),
                         );
                     }
                     extra(plot_ui);

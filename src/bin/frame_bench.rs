@@ -1,6 +1,6 @@
 //! The cost of one UI frame (layout and tessellation, no GPU) with 50 environments and
 //! 24 h of 1-minute data in every graph; and whether live memory grows frame to frame.
-//! Run: cargo bench --bench frame
+//! Run: bench/frame.sh (cargo run --release --features bench-tools --bin frame-bench)
 
 use scale0::backend::aws::{AwsBackend, ConnectOptions};
 use scale0::backend::config::Config;
