@@ -225,7 +225,9 @@ impl AwsBackend {
         inventory
             .environments
             // Grouped by owner; environments without one come last.
-            .sort_by(|a, b| (a.owner.is_none(), &a.owner, &a.key).cmp(&(b.owner.is_none(), &b.owner, &b.key)));
+            .sort_by(|a, b| {
+                (a.owner.is_none(), &a.owner, &a.key).cmp(&(b.owner.is_none(), &b.owner, &b.key))
+            });
         Ok(inventory)
     }
 

@@ -322,8 +322,16 @@ impl App {
                             let envs = inv.environments.clone();
                             if self.settings.selected.is_none() {
                                 // First start: show a live environment rather than an empty view.
-                                let live = envs.iter().find(|e| e.service.as_ref().is_some_and(|s| s.status == ServiceStatus::Running) && e.database.as_ref().is_some_and(|d| d.power == Power::Awake));
-                                self.settings.selected = live.or(envs.first()).map(|e| e.key.to_string());
+                                let live = envs.iter().find(|e| {
+                                    e.service
+                                        .as_ref()
+                                        .is_some_and(|s| s.status == ServiceStatus::Running)
+                                        && e.database
+                                            .as_ref()
+                                            .is_some_and(|d| d.power == Power::Awake)
+                                });
+                                self.settings.selected =
+                                    live.or(envs.first()).map(|e| e.key.to_string());
                             }
                             self.inventory = Some(inv);
                             self.worker.send(Command::Sparklines(envs));
@@ -832,7 +840,8 @@ impl App {
         let m = m.clone();
         let now = self.worker.now();
         let start = now - self.settings.window_seconds;
-        let columns = ui.available_width().max(100.0) as usize;
+        // Two points (min and max) per ~3 pixels is all a line can show.
+        let columns = (ui.available_width().max(100.0) / 3.0) as usize;
         let timeline = self.timeline.get(&env.key).cloned().unwrap_or_default();
         let link = egui::Id::unique("env time axis");
         let graph = |ui: &mut Ui,
@@ -857,9 +866,7 @@ impl App {
                     }
                     // Unnamed, so the legend lists series, not events.
                     for e in &timeline {
-                        plot_ui.vline(
-                            VLine::new("", e.time).color(Color32::from_gray(90)),
-                        );
+                        plot_ui.vline(VLine::new("", e.time).color(Color32::from_gray(90)));
                     }
                     extra(plot_ui);
                 });

@@ -74,7 +74,12 @@ pub fn sparkline(ui: &mut Ui, series: &MetricSeries, max_hint: f64, color: Color
             rect.bottom() - (v / max) as f32 * rect.height(),
         )
     };
-    let points: Vec<_> = series.points.iter().copied().map(to_screen).collect();
+    // Reduced to the sparkline's own width, whatever the series' length.
+    let points: Vec<_> = reduce(&series.points, rect.width() as usize / 2, f64::INFINITY)
+        .into_iter()
+        .flatten()
+        .map(|[t, v]| to_screen((t, v)))
+        .collect();
     ui.painter()
         .add(egui::Shape::line(points, Stroke::new(1.0, color)));
 }
