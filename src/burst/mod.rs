@@ -21,6 +21,8 @@ use tokio_util::sync::CancellationToken;
 pub const MAX_CONCURRENCY: u32 = 1000;
 pub const MAX_DURATION_SECONDS: f64 = 600.0;
 pub const MAX_REQUESTS: u64 = 10_000_000;
+/// Statistics shards (see `Shared::recorders`).
+const RECORDER_SHARDS: u32 = 8;
 /// Requests sent when neither a count nor a duration is given (as hey does).
 pub const DEFAULT_REQUESTS: u64 = 200;
 
@@ -204,6 +206,8 @@ struct Shared {
     deadline: Option<Instant>,
     limit: Option<u64>,
     issued: AtomicU64,
+    /// A few shards of statistics, shared by workers (worker % shards): each HDR
+    /// histogram is ~180 KB, so one per worker would grow memory with concurrency.
     recorders: Vec<Mutex<Recorder>>,
     cancel: CancellationToken,
     finished: AtomicBool,
@@ -225,7 +229,7 @@ impl Shared {
     }
 
     fn recorder(&self, worker: usize) -> std::sync::MutexGuard<'_, Recorder> {
-        self.recorders[worker]
+        self.recorders[worker % self.recorders.len()]
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
     }
@@ -252,7 +256,7 @@ pub fn start(config: BurstConfig) -> Result<BurstHandle, BurstError> {
             .map(|d| started + Duration::from_secs_f64(d)),
         limit: config.request_limit(),
         issued: AtomicU64::new(0),
-        recorders: (0..config.concurrency)
+        recorders: (0..config.concurrency.min(RECORDER_SHARDS))
             .map(|_| Mutex::new(Recorder::default()))
             .collect(),
         cancel: CancellationToken::new(),

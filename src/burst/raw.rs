@@ -279,8 +279,8 @@ impl Chunked {
 pub async fn worker(shared: &Shared, worker: usize, prepared: &Prepared) {
     let conn = tokio::sync::Mutex::new(Connection {
         stream: None,
-        buf: Vec::with_capacity(16 * 1024),
-        scratch: vec![0; 64 * 1024],
+        buf: Vec::with_capacity(4 * 1024),
+        scratch: vec![0; 16 * 1024],
     });
     drive(shared, worker, || async {
         // Only this worker's loop touches its connection, one request at a time, so the
