@@ -283,6 +283,42 @@ impl App {
         self.inventory = Some(inventory);
     }
 
+    /// Switches accounts without restarting: a new worker for the new target; the old
+    /// one stops when its command channel closes.
+    fn reconnect(&mut self, ctx: &egui::Context, demo: bool) {
+        let target = worker::Target {
+            demo,
+            profile: Some(self.settings.profile.trim().to_string()).filter(|p| !p.is_empty()),
+            regions: self
+                .settings
+                .regions
+                .split(',')
+                .map(|r| r.trim().to_string())
+                .filter(|r| !r.is_empty())
+                .collect(),
+            endpoint_url: None,
+        };
+        let ctx = ctx.clone();
+        self.worker = Worker::spawn(target, move || ctx.request_repaint());
+        self.connection = None;
+        self.connect_error = None;
+        self.inventory = None;
+        self.refresh_error = None;
+        self.updated_at = None;
+        self.refresh_due = 0.0;
+        self.refresh_in_flight = false;
+        self.metrics.clear();
+        self.sparklines.clear();
+        self.images.clear();
+        self.timeline.clear();
+        self.busy.clear();
+        self.burst = BurstPanel {
+            concurrency: self.burst.concurrency,
+            seconds: self.burst.seconds,
+            ..BurstPanel::default()
+        };
+    }
+
     /// Sets the burst panel's concurrency and duration (seconds).
     pub fn set_burst(&mut self, concurrency: u32, seconds: f64) {
         self.burst.concurrency = concurrency;
@@ -551,10 +587,28 @@ impl App {
                 self.refresh_due = 0.0;
             }
             ui.menu_button("Settings", |ui| {
-                ui.label("AWS profile (used on the next start)");
+                ui.label("AWS profile (empty: the default chain)");
                 ui.text_edit_singleline(&mut self.settings.profile);
-                ui.label("Regions, comma-separated");
+                ui.label("Regions, comma-separated (empty: the profile's)");
                 ui.text_edit_singleline(&mut self.settings.regions);
+                ui.horizontal(|ui| {
+                    if ui
+                        .button("Switch to this account")
+                        .on_hover_text("Reconnect now with this profile and these regions")
+                        .clicked()
+                    {
+                        self.reconnect(ui.ctx(), false);
+                        ui.close();
+                    }
+                    if ui
+                        .button("Demo region")
+                        .on_hover_text("Switch to the embedded demo region")
+                        .clicked()
+                    {
+                        self.reconnect(ui.ctx(), true);
+                        ui.close();
+                    }
+                });
                 ui.add(
                     egui::Slider::new(&mut self.settings.refresh_seconds, 10.0..=300.0)
                         .text("refresh every (s)"),
