@@ -265,7 +265,10 @@ pub async fn run(global: &GlobalArgs, command: Command) -> Result<(), CliError> 
             let report = backend.rollback(e, wait, timeout).await?;
             finish(&connection, e, &report, json).await?;
         }
-        Command::Config | Command::Emulator(_) | Command::Burst(_) => {}
+        Command::Config
+        | Command::Emulator(_)
+        | Command::Burst(_)
+        | Command::Completions { .. } => {}
     }
     Ok(())
 }

@@ -133,6 +133,8 @@ pub enum Command {
     Config,
     /// Run the embedded local AWS region in the foreground on 127.0.0.1.
     Emulator(emulator::EmulatorArgs),
+    /// Print shell completions (bash, zsh, fish, elvish, powershell).
+    Completions { shell: clap_complete::Shell },
 }
 
 pub fn main() -> ExitCode {
@@ -180,6 +182,11 @@ pub fn main() -> ExitCode {
             }
         };
     };
+    if let Command::Completions { shell } = command {
+        use clap::CommandFactory;
+        clap_complete::generate(shell, &mut Cli::command(), "scale0", &mut std::io::stdout());
+        return ExitCode::from(exit::OK);
+    }
     let result = runtime.block_on(async {
         match command {
             Command::Emulator(args) => emulator::run(args, cli.global.regions.first().cloned())

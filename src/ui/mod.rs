@@ -1166,10 +1166,17 @@ impl eframe::App for DesktopApp {
 /// Opens the window. `demo` forces the embedded region; otherwise AWS's default chain,
 /// falling back to the demo region (marked) only when there are no credentials at all.
 pub fn run(target: worker::Target) -> Result<(), eframe::Error> {
+    let mut viewport = egui::ViewportBuilder::default()
+        .with_inner_size([1400.0, 900.0])
+        .with_title("scale0")
+        .with_app_id("scale0");
+    // The icon is embedded at build time, so the binary runs from any directory.
+    if let Ok(icon) = eframe::icon_data::from_png_bytes(include_bytes!("../../assets/icon-256.png"))
+    {
+        viewport = viewport.with_icon(icon);
+    }
     let options = eframe::NativeOptions {
-        viewport: egui::ViewportBuilder::default()
-            .with_inner_size([1400.0, 900.0])
-            .with_title("scale0"),
+        viewport,
         ..Default::default()
     };
     eframe::run_native(
