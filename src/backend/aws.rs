@@ -51,7 +51,7 @@ pub struct AwsBackend {
     profile: Option<String>,
     credentials: Option<aws_credential_types::provider::SharedCredentialsProvider>,
     clock: Clock,
-    http: reqwest::Client,
+    http: Option<reqwest::Client>,
     /// Auto scaling configuration revisions are immutable: each ARN is read once, and
     /// concurrent first reads share one call.
     scaling_cache: ScalingCache,
@@ -125,11 +125,14 @@ impl AwsBackend {
                 }
             })
             .collect();
+        // Without system CA certificates the client can't start; everything but waking by
+        // URL still works then, so that one action reports it instead.
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(60))
             .redirect(reqwest::redirect::Policy::limited(5))
             .build()
-            .map_err(|e| BackendError::Other(format!("could not build the HTTP client: {e}")))?;
+            .inspect_err(|e| tracing::warn!(error = %e, "no HTTP client for service URLs"))
+            .ok();
         Ok(AwsBackend {
             regions: clients,
             mappings: config.environments,
@@ -1243,7 +1246,12 @@ impl AwsBackend {
     /// Requests `url` until it answers 2xx or the deadline passes.
     async fn wait_for_url(&self, url: &str, deadline: Time) -> Result<(), BackendError> {
         loop {
-            let last = match self.http.get(url).send().await {
+            let Some(http) = &self.http else {
+                return Err(BackendError::Other(format!(
+                    "can't request {url}: the HTTP client could not start (are CA certificates installed? apt install ca-certificates)"
+                )));
+            };
+            let last = match http.get(url).send().await {
                 Ok(r) if r.status().is_success() => return Ok(()),
                 Ok(r) => format!("HTTP {}", r.status().as_u16()),
                 Err(e) => e.to_string(),
