@@ -713,16 +713,39 @@ impl AwsBackend {
         Ok(())
     }
 
-    pub async fn pause(&self, env: &Environment) -> Result<ActionReport, BackendError> {
+    /// The service, if it is idle and in `required` status for `verb`.
+    fn service_ready<'a>(
+        &self,
+        env: &'a Environment,
+        verb: &str,
+        required: ServiceStatus,
+    ) -> Result<&'a ServiceState, BackendError> {
         let s = self.service_of(env)?;
-        Self::refuse_if_busy(s, "pause")?;
-        if s.status != ServiceStatus::Running {
+        Self::refuse_if_busy(s, verb)?;
+        if s.status != required {
             return Err(BackendError::Refused(format!(
-                "can't pause {}: it is {}",
+                "can't {verb} {}: it is {}",
                 s.name,
                 s.status.label()
             )));
         }
+        Ok(s)
+    }
+
+    /// The report of a one-call action started at `started`.
+    fn asked(&self, env: &Environment, what: String, started: Time, left: &str) -> ActionReport {
+        ActionReport {
+            env: Some(env.key.clone()),
+            steps: vec![Step {
+                what,
+                seconds: self.clock.now() - started,
+            }],
+            left: vec![left.to_string()],
+        }
+    }
+
+    pub async fn pause(&self, env: &Environment) -> Result<ActionReport, BackendError> {
+        let s = self.service_ready(env, "pause", ServiceStatus::Running)?;
         let r = self.region(&env.key.region)?;
         let started = self.clock.now();
         r.apprunner
@@ -731,28 +754,16 @@ impl AwsBackend {
             .send()
             .await
             .map_err(|e| self.err("pausing the service", e))?;
-        Ok(ActionReport {
-            env: Some(env.key.clone()),
-            steps: vec![Step {
-                what: format!("asked App Runner to pause {}", s.name),
-                seconds: self.clock.now() - started,
-            }],
-            left: vec![
-                "the pause takes 1-2 minutes (status OPERATION_IN_PROGRESS, then PAUSED)".into(),
-            ],
-        })
+        Ok(self.asked(
+            env,
+            format!("asked App Runner to pause {}", s.name),
+            started,
+            "the pause takes 1-2 minutes (status OPERATION_IN_PROGRESS, then PAUSED)",
+        ))
     }
 
     pub async fn resume(&self, env: &Environment) -> Result<ActionReport, BackendError> {
-        let s = self.service_of(env)?;
-        Self::refuse_if_busy(s, "resume")?;
-        if s.status != ServiceStatus::Paused {
-            return Err(BackendError::Refused(format!(
-                "can't resume {}: it is {}",
-                s.name,
-                s.status.label()
-            )));
-        }
+        let s = self.service_ready(env, "resume", ServiceStatus::Paused)?;
         let r = self.region(&env.key.region)?;
         let started = self.clock.now();
         r.apprunner
@@ -761,17 +772,12 @@ impl AwsBackend {
             .send()
             .await
             .map_err(|e| self.err("resuming the service", e))?;
-        Ok(ActionReport {
-            env: Some(env.key.clone()),
-            steps: vec![Step {
-                what: format!("asked App Runner to resume {}", s.name),
-                seconds: self.clock.now() - started,
-            }],
-            left: vec![
-                "the resume takes 1-2 minutes; images pushed while paused are not deployed by it"
-                    .into(),
-            ],
-        })
+        Ok(self.asked(
+            env,
+            format!("asked App Runner to resume {}", s.name),
+            started,
+            "the resume takes 1-2 minutes; images pushed while paused are not deployed by it",
+        ))
     }
 
     /// Polls the service until it leaves OPERATION_IN_PROGRESS (or `deadline` passes).
