@@ -93,6 +93,21 @@ impl Clock {
         self.inner.changed.send_modify(|g| *g += 1);
     }
 
+    /// Re-anchors the clock to read `epoch` now (keeping its speed): for a local copy of
+    /// another clock, such as the server's.
+    pub fn set_now(&self, epoch: f64) {
+        {
+            let mut s = self
+                .inner
+                .state
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            s.sim_at_anchor = epoch;
+            s.real_anchor = Instant::now();
+        }
+        self.inner.changed.send_modify(|g| *g += 1);
+    }
+
     pub fn set_speed(&self, speed: f64) {
         {
             let mut s = self

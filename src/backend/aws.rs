@@ -3,12 +3,14 @@
 use super::config::{Config, EnvMapping};
 use super::convert::{self, sdk_error};
 use super::discovery::{self, PREVIOUS_IMAGE_TAG, Pairing, Resource};
+use super::live_state::{RdsEvent, apply_capacity_history, apply_live_state, image_state};
 use super::metrics;
-use super::{ActionReport, BackendError, ImageRef, Inventory, Step};
+use super::server_clock::{ServerClockInterceptor, TimeSource};
+use super::{ActionReport, BackendError, CredentialsKind, ImageRef, Inventory, Step};
 use crate::clock::Clock;
 use crate::model::{
-    DatabaseState, DbMode, EnvMetrics, Environment, Event, Image, ImageState, Power, Scaling,
-    ServiceState, ServiceStatus, Time,
+    DatabaseState, DbMode, EnvMetrics, Environment, Event, Image, Power, Scaling, ServiceState,
+    ServiceStatus, Time,
 };
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
@@ -50,7 +52,11 @@ pub struct AwsBackend {
     mappings: Vec<EnvMapping>,
     profile: Option<String>,
     credentials: Option<aws_credential_types::provider::SharedCredentialsProvider>,
+    /// The server's present: every window and age compared with AWS's data.
     clock: Clock,
+    /// Our own waits' timeouts and step durations: local monotonic time, or the in-process
+    /// emulator's clock (so tests that advance it never sleep).
+    waits: Clock,
     http: Option<reqwest::Client>,
     /// Auto scaling configuration revisions are immutable: each ARN is read once, and
     /// concurrent first reads share one call.
@@ -63,8 +69,9 @@ impl AwsBackend {
     pub async fn connect(
         options: ConnectOptions,
         config: Config,
-        clock: Clock,
+        time: TimeSource,
     ) -> Result<AwsBackend, BackendError> {
+        let (clock, waits, sync_clock) = time.into_clocks();
         let operation_timeout = options.operation_timeout.unwrap_or(Duration::from_secs(30));
         // The SDK's defaults leave a stalled endpoint hanging: bound every call and attempt.
         let timeouts = TimeoutConfig::builder()
@@ -104,7 +111,7 @@ impl AwsBackend {
             match base.region() {
                 Some(r) => regions.push(r.to_string()),
                 None => {
-                    return Err(BackendError::InvalidInput(
+                    return Err(BackendError::NoRegion(
                         "no AWS region: pass --region, set AWS_REGION, or set one in your AWS profile".into(),
                     ));
                 }
@@ -115,13 +122,24 @@ impl AwsBackend {
             .iter()
             .map(|r| {
                 let config = base.to_builder().region(Region::new(r.clone())).build();
+                // Each answer's Date keeps the clock on the server's time.
+                let interceptor = sync_clock.then(|| ServerClockInterceptor::new(clock.clone()));
+                macro_rules! client {
+                    ($sdk:ident) => {{
+                        let mut builder = $sdk::config::Builder::from(&config);
+                        if let Some(i) = &interceptor {
+                            builder = builder.interceptor(i.clone());
+                        }
+                        $sdk::Client::from_conf(builder.build())
+                    }};
+                }
                 RegionClients {
                     region: r.clone(),
-                    apprunner: aws_sdk_apprunner::Client::new(&config),
-                    ecr: aws_sdk_ecr::Client::new(&config),
-                    rds: aws_sdk_rds::Client::new(&config),
-                    cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
-                    rdsdata: aws_sdk_rdsdata::Client::new(&config),
+                    apprunner: client!(aws_sdk_apprunner),
+                    ecr: client!(aws_sdk_ecr),
+                    rds: client!(aws_sdk_rds),
+                    cloudwatch: client!(aws_sdk_cloudwatch),
+                    rdsdata: client!(aws_sdk_rdsdata),
                 }
             })
             .collect();
@@ -133,15 +151,32 @@ impl AwsBackend {
             .build()
             .inspect_err(|e| tracing::warn!(error = %e, "no HTTP client for service URLs"))
             .ok();
-        Ok(AwsBackend {
+        let backend = AwsBackend {
             regions: clients,
             mappings: config.environments,
             profile,
             credentials: base.credentials_provider(),
             clock,
+            waits,
             http,
             scaling_cache: Arc::default(),
-        })
+        };
+        if sync_clock {
+            backend.sync_clock().await;
+        }
+        Ok(backend)
+    }
+
+    /// One cheap call before any other, so that the first windows (which run concurrently)
+    /// are already on the server's clock. Its answer, even an error, carries the Date that
+    /// the interceptor reads; a failure here is reported by the calls that follow.
+    async fn sync_clock(&self) {
+        if let Some(r) = self.regions.first() {
+            let answer = r.apprunner.list_services().max_results(1).send().await;
+            if let Err(e) = answer {
+                tracing::debug!(error = %aws_smithy_types::error::display::DisplayErrorContext(&e), "clock sync call failed");
+            }
+        }
     }
 
     pub fn clock(&self) -> &Clock {
@@ -181,6 +216,7 @@ impl AwsBackend {
                 Err(
                     convert::credentials_problem(&chain, self.profile.as_deref()).unwrap_or(
                         BackendError::Credentials {
+                            kind: CredentialsKind::Unusable,
                             message: format!("could not load AWS credentials: {chain}"),
                             hint: "Check your AWS profile (aws configure list), then try again."
                                 .into(),
@@ -389,6 +425,9 @@ impl AwsBackend {
                 for (env, m) in environments.iter_mut().zip(all) {
                     apply_live_state(env, &m, &events, now);
                 }
+                if let Err(e) = self.apply_older_capacity(r, &mut environments, now).await {
+                    problems.push(format!("{}: CloudWatch (older capacity): {e}", r.region));
+                }
             }
             Err(e @ BackendError::Credentials { .. }) => return Err(e),
             Err(e) => {
@@ -402,6 +441,39 @@ impl AwsBackend {
             environments,
             problems,
         })
+    }
+
+    /// A database whose state the window could not tell (no recent point, no pause event)
+    /// is looked up over two weeks of hourly capacity: paused long ago is still paused.
+    async fn apply_older_capacity(
+        &self,
+        r: &RegionClients,
+        environments: &mut [Environment],
+        now: Time,
+    ) -> Result<(), BackendError> {
+        const PERIOD: i32 = 3600;
+        let undecided: Vec<usize> = environments
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| {
+                e.database.as_ref().is_some_and(|d| {
+                    d.power == Power::Unknown && d.mode.auto_pause_seconds().is_some()
+                })
+            })
+            .map(|(i, _)| i)
+            .collect();
+        if undecided.is_empty() {
+            return Ok(());
+        }
+        let refs: Vec<&Environment> = undecided.iter().map(|&i| &environments[i]).collect();
+        let start = now - 14.0 * 86400.0;
+        let history = metrics::fetch_capacity(&r.cloudwatch, &refs, start, now, PERIOD).await?;
+        for (i, series) in undecided.into_iter().zip(history) {
+            if let Some(db) = &mut environments[i].database {
+                apply_capacity_history(db, &series, PERIOD as f64);
+            }
+        }
+        Ok(())
     }
 
     async fn list_services(
@@ -738,7 +810,7 @@ impl AwsBackend {
             env: Some(env.key.clone()),
             steps: vec![Step {
                 what,
-                seconds: self.clock.now() - started,
+                seconds: self.waits.now() - started,
             }],
             left: vec![left.to_string()],
         }
@@ -747,7 +819,7 @@ impl AwsBackend {
     pub async fn pause(&self, env: &Environment) -> Result<ActionReport, BackendError> {
         let s = self.service_ready(env, "pause", ServiceStatus::Running)?;
         let r = self.region(&env.key.region)?;
-        let started = self.clock.now();
+        let started = self.waits.now();
         r.apprunner
             .pause_service()
             .service_arn(&s.arn)
@@ -765,7 +837,7 @@ impl AwsBackend {
     pub async fn resume(&self, env: &Environment) -> Result<ActionReport, BackendError> {
         let s = self.service_ready(env, "resume", ServiceStatus::Paused)?;
         let r = self.region(&env.key.region)?;
-        let started = self.clock.now();
+        let started = self.waits.now();
         r.apprunner
             .resume_service()
             .service_arn(&s.arn)
@@ -802,12 +874,12 @@ impl AwsBackend {
             if status != ServiceStatus::OperationInProgress {
                 return Ok(status);
             }
-            if self.clock.now() >= deadline {
+            if self.waits.now() >= deadline {
                 return Err(BackendError::Timeout(
                     "the service was still OPERATION_IN_PROGRESS after the timeout".into(),
                 ));
             }
-            self.clock.sleep(5.0).await;
+            self.waits.sleep(5.0).await;
         }
     }
 
@@ -875,7 +947,7 @@ impl AwsBackend {
             env: Some(env.key.clone()),
             ..ActionReport::default()
         };
-        let deadline = self.clock.now() + timeout;
+        let deadline = self.waits.now() + timeout;
         if s.status == ServiceStatus::Paused {
             if !resume_first {
                 return Err(BackendError::Refused(format!(
@@ -883,7 +955,7 @@ impl AwsBackend {
                     s.name
                 )));
             }
-            let started = self.clock.now();
+            let started = self.waits.now();
             r.apprunner
                 .resume_service()
                 .service_arn(&s.arn)
@@ -899,7 +971,7 @@ impl AwsBackend {
             }
             report.steps.push(Step {
                 what: "resumed the service".into(),
-                seconds: self.clock.now() - started,
+                seconds: self.waits.now() - started,
             });
         } else if s.status != ServiceStatus::Running {
             return Err(BackendError::Refused(format!(
@@ -909,7 +981,7 @@ impl AwsBackend {
             )));
         }
 
-        let started = self.clock.now();
+        let started = self.waits.now();
         let new_identifier = image.identifier(&repository_uri);
         // No AWS API keeps the previous image: record it on the service before deploying.
         r.apprunner
@@ -968,7 +1040,7 @@ impl AwsBackend {
         let operation_id = updated.operation_id().to_string();
         report.steps.push(Step {
             what: format!("started deploying {new_identifier} (operation {operation_id})"),
-            seconds: self.clock.now() - started,
+            seconds: self.waits.now() - started,
         });
         if !wait {
             report.left.push(
@@ -976,7 +1048,7 @@ impl AwsBackend {
             );
             return Ok(report);
         }
-        let started = self.clock.now();
+        let started = self.waits.now();
         loop {
             let ops = r
                 .apprunner
@@ -995,7 +1067,7 @@ impl AwsBackend {
                 Some(o) if o.status == "SUCCEEDED" => {
                     report.steps.push(Step {
                         what: "deployment succeeded".into(),
-                        seconds: self.clock.now() - started,
+                        seconds: self.waits.now() - started,
                     });
                     return Ok(report);
                 }
@@ -1007,12 +1079,12 @@ impl AwsBackend {
                 }
                 _ => {}
             }
-            if self.clock.now() >= deadline {
+            if self.waits.now() >= deadline {
                 return Err(BackendError::Timeout(format!(
                     "the deployment of {new_identifier} was still running when the timeout passed"
                 )));
             }
-            self.clock.sleep(5.0).await;
+            self.waits.sleep(5.0).await;
         }
     }
 
@@ -1057,11 +1129,11 @@ impl AwsBackend {
             env: Some(env.key.clone()),
             ..ActionReport::default()
         };
-        let deadline = self.clock.now() + timeout;
+        let deadline = self.waits.now() + timeout;
         if !db_only && let Some(s) = &env.service {
             match s.status {
                 ServiceStatus::Paused => {
-                    let t = self.clock.now();
+                    let t = self.waits.now();
                     r.apprunner
                         .resume_service()
                         .service_arn(&s.arn)
@@ -1070,7 +1142,7 @@ impl AwsBackend {
                         .map_err(|e| self.err("resuming the service", e))?;
                     report.steps.push(Step {
                         what: format!("asked App Runner to resume {}", s.name),
-                        seconds: self.clock.now() - t,
+                        seconds: self.waits.now() - t,
                     });
                 }
                 ServiceStatus::OperationInProgress
@@ -1105,7 +1177,7 @@ impl AwsBackend {
         }
         if let Some(s) = &env.service {
             if !db_only && s.status != ServiceStatus::Running {
-                let t = self.clock.now();
+                let t = self.waits.now();
                 let status = self.wait_for_service(r, &s.arn, deadline).await?;
                 if status != ServiceStatus::Running {
                     return Err(BackendError::Other(format!(
@@ -1116,15 +1188,15 @@ impl AwsBackend {
                 }
                 report.steps.push(Step {
                     what: "service running".into(),
-                    seconds: self.clock.now() - t,
+                    seconds: self.waits.now() - t,
                 });
             }
             if let Some(url) = s.http_url() {
-                let t = self.clock.now();
+                let t = self.waits.now();
                 self.wait_for_url(&url, deadline).await?;
                 report.steps.push(Step {
                     what: format!("{url} answered 2xx"),
-                    seconds: self.clock.now() - t,
+                    seconds: self.waits.now() - t,
                 });
             }
         }
@@ -1139,7 +1211,7 @@ impl AwsBackend {
         deadline: Time,
         report: &mut ActionReport,
     ) -> Result<(), BackendError> {
-        let t = self.clock.now();
+        let t = self.waits.now();
         match (&db.power, db.status.as_str()) {
             (_, "stopping") => {
                 return Err(BackendError::Refused(format!(
@@ -1156,7 +1228,7 @@ impl AwsBackend {
                     .map_err(|e| self.err("starting the cluster", e))?;
                 report.steps.push(Step {
                     what: format!("started cluster {}", db.id),
-                    seconds: self.clock.now() - t,
+                    seconds: self.waits.now() - t,
                 });
                 report
                     .left
@@ -1182,7 +1254,7 @@ impl AwsBackend {
                 .map_err(|e| self.err("resuming the v1 cluster", e))?;
             report.steps.push(Step {
                 what: format!("asked {} (v1) to resume at {min_acu} ACU", db.id),
-                seconds: self.clock.now() - t,
+                seconds: self.waits.now() - t,
             });
             report
                 .left
@@ -1211,17 +1283,17 @@ impl AwsBackend {
                             return Err(self.err("waking the database through the Data API", e));
                         }
                     }
-                    if self.clock.now() >= deadline {
+                    if self.waits.now() >= deadline {
                         return Err(BackendError::Timeout(format!(
                             "{} was still resuming when the timeout passed",
                             db.id
                         )));
                     }
-                    self.clock.sleep(3.0).await;
+                    self.waits.sleep(3.0).await;
                 }
                 report.steps.push(Step {
                     what: format!("database {} answered SELECT 1 (Data API)", db.id),
-                    seconds: self.clock.now() - t,
+                    seconds: self.waits.now() - t,
                 });
             }
             _ => match env
@@ -1235,7 +1307,7 @@ impl AwsBackend {
                     self.wait_for_url(&url, deadline).await?;
                     report.steps.push(Step {
                         what: format!("woke {} by requesting {url}", db.id),
-                        seconds: self.clock.now() - t,
+                        seconds: self.waits.now() - t,
                     });
                 }
                 None => {
@@ -1262,12 +1334,12 @@ impl AwsBackend {
                 Ok(r) => format!("HTTP {}", r.status().as_u16()),
                 Err(e) => e.to_string(),
             };
-            if self.clock.now() >= deadline {
+            if self.waits.now() >= deadline {
                 return Err(BackendError::Timeout(format!(
                     "{url} did not answer 2xx before the timeout (last: {last})"
                 )));
             }
-            self.clock.sleep(2.0).await;
+            self.waits.sleep(2.0).await;
         }
     }
 
@@ -1285,7 +1357,7 @@ impl AwsBackend {
         if let Some(s) = &env.service {
             match s.status {
                 ServiceStatus::Running => {
-                    let t = self.clock.now();
+                    let t = self.waits.now();
                     r.apprunner
                         .pause_service()
                         .service_arn(&s.arn)
@@ -1294,7 +1366,7 @@ impl AwsBackend {
                         .map_err(|e| self.err("pausing the service", e))?;
                     report.steps.push(Step {
                         what: format!("asked App Runner to pause {}", s.name),
-                        seconds: self.clock.now() - t,
+                        seconds: self.waits.now() - t,
                     });
                     report
                         .left
@@ -1321,7 +1393,7 @@ impl AwsBackend {
                         db.id, db.status
                     )));
                 }
-                let t = self.clock.now();
+                let t = self.waits.now();
                 r.rds
                     .stop_db_cluster()
                     .db_cluster_identifier(&db.id)
@@ -1330,7 +1402,7 @@ impl AwsBackend {
                     .map_err(|e| self.err("stopping the cluster", e))?;
                 report.steps.push(Step {
                     what: format!("asked RDS to stop {}", db.id),
-                    seconds: self.clock.now() - t,
+                    seconds: self.waits.now() - t,
                 });
                 report.left.push(
                     "stopping takes a few minutes; AWS starts a stopped cluster again after 7 days"
@@ -1356,161 +1428,5 @@ impl AwsBackend {
             }
         }
         Ok(report)
-    }
-}
-
-/// One RDS event, as the backend needs it.
-#[derive(Clone, Debug)]
-pub struct RdsEvent {
-    pub source: String,
-    pub time: Time,
-    pub message: String,
-}
-
-fn image_state(
-    repository: &str,
-    reference: &ImageRef,
-    images: &[Image],
-    service: Option<&ServiceState>,
-) -> ImageState {
-    let current = images.iter().find(|i| match reference {
-        ImageRef::Tag(t) => i.tags.iter().any(|x| x == t),
-        ImageRef::Digest(d) => &i.digest == d,
-    });
-    let last_deploy = service.and_then(|s| {
-        s.recent_operations
-            .iter()
-            .filter(|o| {
-                o.status == "SUCCEEDED"
-                    && matches!(
-                        o.kind.as_str(),
-                        "START_DEPLOYMENT" | "UPDATE_SERVICE" | "CREATE_SERVICE" | "RESUME_SERVICE"
-                    )
-            })
-            .filter_map(|o| o.ended_at)
-            .reduce(f64::max)
-    });
-    let tag = match reference {
-        ImageRef::Tag(t) => Some(t.clone()),
-        ImageRef::Digest(_) => None,
-    };
-    ImageState {
-        repository: repository.to_string(),
-        tag: tag.clone(),
-        digest: current.map(|i| i.digest.clone()),
-        pushed_at: current.and_then(|i| i.pushed_at),
-        // The tag moved after the last successful deployment: that image is not running.
-        newer_waiting: tag.is_some()
-            && matches!((current.and_then(|i| i.pushed_at), last_deploy), (Some(p), Some(d)) if p > d),
-    }
-}
-
-/// Fills in what only metrics and events tell: active instances, capacity, connections,
-/// whether the writer is paused, and when it would auto-pause.
-fn apply_live_state(env: &mut Environment, m: &EnvMetrics, events: &[RdsEvent], now: Time) {
-    if let Some(s) = &mut env.service {
-        s.active_instances = match s.status {
-            ServiceStatus::Paused => Some(0.0),
-            _ => m
-                .active_instances
-                .last()
-                .filter(|(t, _)| now - t < 300.0)
-                .map(|(_, v)| v)
-                .or(Some(0.0)),
-        };
-    }
-    let Some(db) = &mut env.database else { return };
-    let fresh = |series: &crate::model::MetricSeries| {
-        series
-            .last()
-            .filter(|(t, _)| now - t < 600.0)
-            .map(|(_, v)| v)
-    };
-    if db.capacity.is_none() {
-        db.capacity = fresh(&m.capacity);
-    }
-    db.connections = fresh(&m.connections);
-    if !matches!(db.power, Power::Unknown | Power::Paused { .. })
-        || matches!(db.mode, DbMode::Provisioned { .. })
-    {
-        return;
-    }
-    // The newest pause/resume event of this writer (v2: db-instance 0370-0374) or
-    // cluster (v1: 0144-0148) decides; metrics fill in when events are older than a day.
-    let mine: Vec<&RdsEvent> = events
-        .iter()
-        .filter(|e| e.source == db.id || Some(&e.source) == db.writer_id.as_ref())
-        .filter(|e| pause_event(&e.message).is_some())
-        .collect();
-    db.power = match mine
-        .last()
-        .and_then(|e| pause_event(&e.message).map(|k| (k, e.time)))
-    {
-        Some((PauseEvent::Paused, t)) => Power::Paused { since: Some(t) },
-        Some((PauseEvent::Resuming, t)) => Power::Resuming { since: Some(t) },
-        Some((PauseEvent::Awake, _)) => Power::Awake,
-        None => match (db.capacity, &db.power) {
-            (Some(0.0), _) => Power::Paused { since: None },
-            (_, Power::Paused { since }) => Power::Paused { since: *since },
-            (Some(_), _) => Power::Awake,
-            (None, _) => Power::Unknown,
-        },
-    };
-    if matches!(db.power, Power::Paused { .. }) {
-        db.capacity = Some(0.0);
-        db.connections = Some(0.0);
-    }
-    // When it will pause: the last minute with a connection (or the last resume), plus
-    // SecondsUntilAutoPause, if nothing is connected now.
-    if db.power == Power::Awake
-        && let Some(seconds) = db.mode.auto_pause_seconds()
-        && db.connections.is_some_and(|c| c == 0.0)
-    {
-        // Idle since the minute after the last busy one, or at least since the window's
-        // first point when every point is zero.
-        let last_busy = m
-            .connections
-            .points
-            .iter()
-            .filter(|(_, v)| *v > 0.0)
-            .map(|(t, _)| t + 60.0)
-            .reduce(f64::max)
-            .or_else(|| m.connections.points.first().map(|(t, _)| *t));
-        let last_resume = mine
-            .iter()
-            .filter(|e| pause_event(&e.message) == Some(PauseEvent::Awake))
-            .map(|e| e.time)
-            .reduce(f64::max);
-        if let Some(idle_since) = [last_busy, last_resume]
-            .into_iter()
-            .flatten()
-            .reduce(f64::max)
-        {
-            db.auto_pause_at = Some((idle_since + seconds as f64).max(now));
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum PauseEvent {
-    Paused,
-    Resuming,
-    Awake,
-}
-
-fn pause_event(message: &str) -> Option<PauseEvent> {
-    match message {
-        "Successfully paused the DB instance." | "The DB cluster is paused." => {
-            Some(PauseEvent::Paused)
-        }
-        "Initiated resume for the DB instance." | "The DB cluster is being resumed." => {
-            Some(PauseEvent::Resuming)
-        }
-        "Successfully resumed the DB instance."
-        | "The DB cluster is resumed."
-        | "Pause was canceled for the DB instance."
-        | "Pause was canceled for the DB cluster."
-        | "DB cluster started." => Some(PauseEvent::Awake),
-        _ => None,
     }
 }

@@ -1,6 +1,6 @@
 //! AWS SDK types and errors into model types. The only place that knows both.
 
-use super::BackendError;
+use super::{BackendError, CredentialsKind};
 use crate::model::{
     DatabaseState, DbMode, Image, Operation, Power, Scaling, ServiceState, ServiceStatus, Time,
 };
@@ -43,6 +43,11 @@ where
                 | "InvalidClientTokenId"
                 | "InvalidSignatureException"
                 | "SignatureDoesNotMatch" => BackendError::Credentials {
+                    kind: if code.starts_with("Expired") {
+                        CredentialsKind::Expired
+                    } else {
+                        CredentialsKind::Rejected
+                    },
                     message: format!("AWS rejected the credentials ({code}): {message}"),
                     hint: login_hint(profile),
                 },
@@ -83,6 +88,7 @@ pub fn credentials_problem(chain: &str, profile: Option<&str>) -> Option<Backend
         || lower.contains("session has expired");
     if expired_sso {
         return Some(BackendError::Credentials {
+            kind: CredentialsKind::Expired,
             message: "your AWS SSO session has expired".into(),
             hint: login_hint(profile),
         });
@@ -93,6 +99,7 @@ pub fn credentials_problem(chain: &str, profile: Option<&str>) -> Option<Backend
         || lower.contains("failed to load credentials")
         || lower.contains("no credentials provider");
     missing.then(|| BackendError::Credentials {
+        kind: CredentialsKind::Missing,
         message: "no AWS credentials found".into(),
         hint: format!(
             "{} Or open the demo region with --demo.",

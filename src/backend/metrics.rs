@@ -67,6 +67,15 @@ fn dims(pairs: &[(&str, &str)]) -> Vec<Dimension> {
 
 /// The queries for every environment, each with where its answer goes.
 fn plan(envs: &[&Environment], period: i32) -> Vec<(usize, Field, MetricDataQuery)> {
+    plan_fields(envs, period, |_| true)
+}
+
+/// The queries for the fields `wanted` accepts.
+fn plan_fields(
+    envs: &[&Environment],
+    period: i32,
+    wanted: impl Fn(Field) -> bool,
+) -> Vec<(usize, Field, MetricDataQuery)> {
     let mut out = Vec::new();
     for (e, env) in envs.iter().enumerate() {
         let query = |field: Field, namespace: &str, name: &str, stat: &str, d: Vec<Dimension>| {
@@ -88,13 +97,13 @@ fn plan(envs: &[&Environment], period: i32) -> Vec<(usize, Field, MetricDataQuer
             )
         };
         if let Some(s) = &env.service {
-            for (field, name, stat) in SERVICE_FIELDS {
+            for (field, name, stat) in SERVICE_FIELDS.into_iter().filter(|f| wanted(f.0)) {
                 let d = dims(&[("ServiceID", &s.id), ("ServiceName", &s.name)]);
                 out.push(query(field, "AWS/AppRunner", name, stat, d));
             }
         }
         if let Some(db) = &env.database {
-            for (field, name, stat) in DATABASE_FIELDS {
+            for (field, name, stat) in DATABASE_FIELDS.into_iter().filter(|f| wanted(f.0)) {
                 let d = dims(&[("DBClusterIdentifier", &db.id)]);
                 out.push(query(field, "AWS/RDS", name, stat, d));
             }
@@ -116,8 +125,31 @@ pub async fn fetch(
     end: f64,
     period: i32,
 ) -> Result<Vec<EnvMetrics>, BackendError> {
-    let mut out = vec![EnvMetrics::default(); envs.len()];
-    let planned = plan(envs, period);
+    run(client, envs.len(), plan(envs, period), start, end).await
+}
+
+/// The databases' capacity alone over a long window (a paused state older than the
+/// dashboard's window is still known from it).
+pub async fn fetch_capacity(
+    client: &aws_sdk_cloudwatch::Client,
+    envs: &[&Environment],
+    start: f64,
+    end: f64,
+    period: i32,
+) -> Result<Vec<MetricSeries>, BackendError> {
+    let planned = plan_fields(envs, period, |f| f == Field::Capacity);
+    let all = run(client, envs.len(), planned, start, end).await?;
+    Ok(all.into_iter().map(|m| m.capacity).collect())
+}
+
+async fn run(
+    client: &aws_sdk_cloudwatch::Client,
+    count: usize,
+    planned: Vec<(usize, Field, MetricDataQuery)>,
+    start: f64,
+    end: f64,
+) -> Result<Vec<EnvMetrics>, BackendError> {
+    let mut out = vec![EnvMetrics::default(); count];
     for chunk in planned.chunks(MAX_QUERIES) {
         let mut token: Option<String> = None;
         loop {

@@ -6,7 +6,10 @@ pub mod aws;
 pub mod config;
 pub mod convert;
 pub mod discovery;
+pub mod live_state;
 pub mod metrics;
+pub mod server_clock;
+pub mod session;
 
 use crate::model::{EnvKey, Environment};
 use serde::Serialize;
@@ -15,7 +18,14 @@ use serde::Serialize;
 pub enum BackendError {
     /// Missing, expired or rejected credentials: `hint` says what to run.
     #[error("{message}\n  {hint}")]
-    Credentials { message: String, hint: String },
+    Credentials {
+        kind: CredentialsKind,
+        message: String,
+        hint: String,
+    },
+    /// No region anywhere: not on the command line, in the config file or the profile.
+    #[error("{0}")]
+    NoRegion(String),
     #[error("access denied: {0}")]
     AccessDenied(String),
     #[error("{0}")]
@@ -35,6 +45,19 @@ pub enum BackendError {
     },
     #[error("{0}")]
     Other(String),
+}
+
+/// Why credentials did not work: the demo fallback and the login offer depend on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum CredentialsKind {
+    /// Nothing configured at all.
+    Missing,
+    /// An SSO session or a temporary token that has run out.
+    Expired,
+    /// AWS refused them (unknown key, bad signature).
+    Rejected,
+    /// The provider failed for another reason (a broken profile, a failing process).
+    Unusable,
 }
 
 /// Everything found, plus what could not be read (a region or service that failed does

@@ -71,7 +71,7 @@ async fn main() {
             ..ConnectOptions::default()
         },
         Config::default(),
-        emu.clock().clone(),
+        scale0::backend::server_clock::TimeSource::Shared(emu.clock().clone()),
     )
     .await
     .expect("backend");

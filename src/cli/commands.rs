@@ -2,14 +2,11 @@
 
 use super::output;
 use super::{CliError, Command, GlobalArgs, JSON_SCHEMA};
-use crate::backend::aws::{AwsBackend, ConnectOptions};
-use crate::backend::config::{self, Config};
+use crate::backend::config;
+use crate::backend::session::{DemoChoice, Session, SessionError, Target};
 use crate::backend::{ActionReport, ImageRef, Inventory};
-use crate::clock::Clock;
-use crate::emulator::{Emulator, Options, Seed, runtime_record};
 use crate::model::Environment;
 use serde_json::json;
-use std::time::Duration;
 
 /// "90", "90s", "30m", "24h", "7d": seconds, for clap.
 pub fn parse_duration(text: &str) -> Result<f64, String> {
@@ -39,94 +36,26 @@ pub fn parse_duration(text: &str) -> Result<f64, String> {
     Ok(value * factor)
 }
 
-/// The backend plus whatever must live as long as it (an in-process demo emulator).
-pub struct Connection {
-    pub backend: AwsBackend,
-    _emulator: Option<Emulator>,
-}
-
 /// Connects as the flags say: --demo (a running emulator, or one started here),
-/// --endpoint-url, or AWS's default credential chain.
-pub async fn connect(global: &GlobalArgs) -> Result<Connection, CliError> {
-    let config_path = global.config.clone().or_else(config::default_path);
-    let config = match &config_path {
-        Some(p) => Config::load(p).map_err(|e| CliError::Usage(e.to_string()))?,
-        None => Config::default(),
-    };
-    let mut options = ConnectOptions {
+/// --endpoint-url, or AWS's default credential chain; always the server's clock.
+pub async fn connect(global: &GlobalArgs) -> Result<Session, CliError> {
+    let target = Target {
         profile: global.profile.clone(),
         regions: global.regions.clone(),
         endpoint_url: global.endpoint_url.clone(),
-        demo_credentials: false,
+        config_path: global.config.clone(),
+        demo: if global.demo {
+            DemoChoice::Always
+        } else {
+            DemoChoice::Never
+        },
         operation_timeout: None,
     };
-    let mut clock = Clock::real();
-    let mut emulator = None;
-    if global.demo {
-        let endpoint = match running_emulator().await {
-            Some((endpoint, emulator_clock)) => {
-                clock = emulator_clock;
-                endpoint
-            }
-            None => {
-                let started = Emulator::start(Options {
-                    seed: Seed::Demo,
-                    ..Options::default()
-                })
-                .await
-                .map_err(|e| CliError::Other(e.into()))?;
-                clock = started.clock().clone();
-                let endpoint = started.endpoint_url().to_string();
-                emulator = Some(started);
-                endpoint
-            }
-        };
-        options.endpoint_url = Some(endpoint);
-        options.demo_credentials = true;
-        options.profile = None;
-        if options.regions.is_empty() {
-            options.regions = vec!["us-east-1".into()];
-        }
-    } else if options.endpoint_url.as_deref().is_some_and(is_loopback)
-        && std::env::var_os("AWS_ACCESS_KEY_ID").is_none()
-        && options.profile.is_none()
-    {
-        // An emulator on this machine with no credentials set: emulators accept any.
-        options.demo_credentials = true;
-    }
-    let backend = AwsBackend::connect(options, config, clock).await?;
-    if !global.demo {
-        backend.check_credentials().await?;
-    }
-    Ok(Connection {
-        backend,
-        _emulator: emulator,
+    Session::connect(&target).await.map_err(|e| match e {
+        SessionError::Backend(e) => CliError::Backend(e),
+        SessionError::Config(e) => CliError::Usage(e.to_string()),
+        e @ (SessionError::Demo(_) | SessionError::Runtime(_)) => CliError::Other(e.into()),
     })
-}
-
-fn is_loopback(url: &str) -> bool {
-    let host = url.split("://").nth(1).unwrap_or(url);
-    host.starts_with("127.") || host.starts_with("localhost") || host.starts_with("[::1]")
-}
-
-/// A `scale0 emulator` recorded in the runtime directory that answers, with its clock.
-async fn running_emulator() -> Option<(String, Clock)> {
-    let endpoint = runtime_record::read()?;
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_millis(800))
-        .build()
-        .ok()?;
-    let clock: serde_json::Value = client
-        .get(format!("{endpoint}/_scale0/clock"))
-        .send()
-        .await
-        .ok()?
-        .json()
-        .await
-        .ok()?;
-    let now = clock["now"].as_f64()?;
-    let speed = clock["speed"].as_f64().unwrap_or(1.0);
-    Some((endpoint, Clock::starting_at(now, speed)))
 }
 
 pub async fn run(global: &GlobalArgs, command: Command) -> Result<(), CliError> {
@@ -275,7 +204,7 @@ pub async fn run(global: &GlobalArgs, command: Command) -> Result<(), CliError> 
 
 /// Prints what an action did, what is left, and the state it left behind.
 async fn finish(
-    connection: &Connection,
+    connection: &Session,
     env: &Environment,
     report: &ActionReport,
     json: bool,

@@ -165,11 +165,18 @@ pub fn main() -> ExitCode {
     let Some(command) = cli.command else {
         // The desktop app runs its own worker runtime; the window owns this thread.
         drop(runtime);
-        let target = crate::ui::worker::Target {
-            demo: cli.global.demo,
+        // The desktop app honours the same flags as the commands, --config included.
+        let target = crate::backend::session::Target {
             profile: cli.global.profile.clone(),
             regions: cli.global.regions.clone(),
             endpoint_url: cli.global.endpoint_url.clone(),
+            config_path: cli.global.config.clone(),
+            demo: if cli.global.demo {
+                crate::backend::session::DemoChoice::Always
+            } else {
+                crate::backend::session::DemoChoice::WhenNothingConfigured
+            },
+            operation_timeout: None,
         };
         return match crate::ui::run(target) {
             Ok(()) => ExitCode::from(exit::OK),
@@ -231,7 +238,9 @@ impl CliError {
                 BackendError::Credentials { .. } | BackendError::AccessDenied(_) => {
                     exit::CREDENTIALS
                 }
-                BackendError::NotFound(_) | BackendError::InvalidInput(_) => exit::USAGE,
+                BackendError::NotFound(_)
+                | BackendError::InvalidInput(_)
+                | BackendError::NoRegion(_) => exit::USAGE,
                 BackendError::Refused(_) => exit::REFUSED,
                 BackendError::Timeout(_) => exit::TIMEOUT,
                 BackendError::Aws { .. } | BackendError::Other(_) => exit::FAILURE,

@@ -172,6 +172,10 @@ impl Emulator {
         }
         let router = admin::routes()
             .fallback(aws_request)
+            .layer(axum::middleware::from_fn_with_state(
+                shared.clone(),
+                date_header,
+            ))
             .with_state(shared.clone());
         let mut stop = shared.shutdown.subscribe();
         let server = tokio::spawn(async move {
@@ -258,6 +262,23 @@ async fn start_workload(shared: &Arc<Shared>, i: usize) -> Result<(), EmulatorEr
             })?;
     shared.world().0.services[i].port = port;
     Ok(())
+}
+
+/// Every answer carries the emulated clock's `Date`, as AWS's carry AWS's: clients take
+/// the server's time from it.
+async fn date_header(
+    State(shared): State<Arc<Shared>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let mut response = next.run(request).await;
+    let date = crate::backend::server_clock::format_http_date(shared.clock.now());
+    if let Ok(value) = axum::http::HeaderValue::from_str(&date) {
+        response
+            .headers_mut()
+            .insert(axum::http::header::DATE, value);
+    }
+    response
 }
 
 /// Every AWS API call: decode, apply faults, run, encode.

@@ -5,6 +5,7 @@
 pub mod plot;
 pub mod worker;
 
+use crate::backend::session::DemoChoice;
 use crate::backend::{ImageRef, Inventory};
 use crate::burst::{BurstConfig, Snapshot};
 use crate::model::{
@@ -217,6 +218,8 @@ pub struct App {
     connection: Option<String>,
     demo: bool,
     connect_error: Option<String>,
+    /// The config file the app was started with (`--config`), kept across reconnects.
+    pub config_path: Option<std::path::PathBuf>,
     inventory: Option<Inventory>,
     refresh_error: Option<String>,
     updated_at: Option<f64>,
@@ -235,6 +238,11 @@ pub struct App {
 }
 
 impl App {
+    /// The backend's present: the server's clock.
+    pub fn now(&self) -> f64 {
+        self.worker.now()
+    }
+
     pub fn new(worker: Worker, settings: Settings) -> App {
         App {
             worker,
@@ -242,6 +250,7 @@ impl App {
             connection: None,
             demo: false,
             connect_error: None,
+            config_path: None,
             inventory: None,
             refresh_error: None,
             updated_at: None,
@@ -287,7 +296,6 @@ impl App {
     /// one stops when its command channel closes.
     fn reconnect(&mut self, ctx: &egui::Context, demo: bool) {
         let target = worker::Target {
-            demo,
             profile: Some(self.settings.profile.trim().to_string()).filter(|p| !p.is_empty()),
             regions: self
                 .settings
@@ -297,6 +305,13 @@ impl App {
                 .filter(|r| !r.is_empty())
                 .collect(),
             endpoint_url: None,
+            config_path: self.config_path.clone(),
+            demo: if demo {
+                DemoChoice::Always
+            } else {
+                DemoChoice::WhenNothingConfigured
+            },
+            operation_timeout: None,
         };
         let ctx = ctx.clone();
         self.worker = Worker::spawn(target, move || ctx.request_repaint());
@@ -345,10 +360,11 @@ impl App {
             match event {
                 Event::Connected { label, demo } => {
                     self.connection = Some(label);
+                    self.connect_error = None;
                     self.demo = demo;
                     self.refresh_due = 0.0;
                 }
-                Event::ConnectFailed(e) => self.connect_error = Some(e),
+                Event::ConnectFailed(e) => self.connect_error = Some(e.to_string()),
                 Event::Inventory(result) => {
                     self.refresh_in_flight = false;
                     match result {
@@ -1200,10 +1216,11 @@ pub fn run(target: worker::Target) -> Result<(), eframe::Error> {
                     .collect();
             }
             let ctx = cc.egui_ctx.clone();
+            let config_path = target.config_path.clone();
             let worker = Worker::spawn(target, move || ctx.request_repaint());
-            Ok(Box::new(DesktopApp {
-                app: App::new(worker, settings),
-            }))
+            let mut app = App::new(worker, settings);
+            app.config_path = config_path;
+            Ok(Box::new(DesktopApp { app }))
         }),
     )
 }

@@ -1,12 +1,11 @@
 //! The worker: owns the async side (backend, bursts) on its own tokio runtime. The UI
 //! sends Commands and drains Events; it never waits on the network.
 
-use crate::backend::aws::{AwsBackend, ConnectOptions};
-use crate::backend::config::Config;
-use crate::backend::{ActionReport, BackendError, ImageRef, Inventory};
+use crate::backend::aws::AwsBackend;
+use crate::backend::session::{Session, SessionError};
+use crate::backend::{ActionReport, ImageRef, Inventory};
 use crate::burst::{self, BurstConfig, BurstHandle, Snapshot};
 use crate::clock::Clock;
-use crate::emulator::{Emulator, Options, Seed};
 use crate::model::{EnvKey, EnvMetrics, Environment, Event as TimelineEvent, Image};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -70,7 +69,7 @@ pub enum Event {
         label: String,
         demo: bool,
     },
-    ConnectFailed(String),
+    ConnectFailed(SessionError),
     Inventory(Result<Inventory, String>),
     Metrics(EnvKey, f64, Result<EnvMetrics, String>),
     Sparklines(Vec<(EnvKey, EnvMetrics)>),
@@ -85,14 +84,8 @@ pub enum Event {
     BurstFailed(String),
 }
 
-/// How to reach AWS.
-#[derive(Clone, Debug, Default)]
-pub struct Target {
-    pub demo: bool,
-    pub profile: Option<String>,
-    pub regions: Vec<String>,
-    pub endpoint_url: Option<String>,
-}
+/// How to reach AWS: the same target the CLI connects to.
+pub use crate::backend::session::Target;
 
 pub struct Worker {
     commands: async_mpsc::UnboundedSender<Command>,
@@ -118,9 +111,7 @@ impl Worker {
                 {
                     Ok(rt) => rt,
                     Err(e) => {
-                        let _ = tx.send(Event::ConnectFailed(format!(
-                            "could not start the async runtime: {e}"
-                        )));
+                        let _ = tx.send(Event::ConnectFailed(SessionError::Runtime(e)));
                         return;
                     }
                 };
@@ -129,14 +120,16 @@ impl Worker {
                         tx,
                         repaint: std::sync::Arc::new(repaint),
                     };
-                    let Some((backend, _emulator)) = connect(target, &sink).await else {
+                    let Some(session) = connect(target, &sink).await else {
                         return;
                     };
                     *shared_clock
                         .lock()
                         .unwrap_or_else(std::sync::PoisonError::into_inner) =
-                        backend.clock().clone();
-                    serve(backend, rx, sink).await;
+                        session.backend.clock().clone();
+                    // The session (and a demo emulator in it) lives as long as the worker.
+                    serve(session.backend.clone(), rx, sink).await;
+                    drop(session);
                 });
             })
             .ok();
@@ -204,88 +197,17 @@ impl Sink {
     }
 }
 
-async fn connect(target: Target, sink: &Sink) -> Option<(AwsBackend, Option<Emulator>)> {
-    let config = crate::backend::config::default_path()
-        .map(|p| Config::load(&p))
-        .transpose()
-        .unwrap_or_else(|e| {
-            sink.send(Event::ConnectFailed(e.to_string()));
-            None
-        })
-        .unwrap_or_default();
-    let real = !target.demo;
-    if real {
-        let options = ConnectOptions {
-            profile: target.profile.clone(),
-            regions: target.regions.clone(),
-            endpoint_url: target.endpoint_url.clone(),
-            ..ConnectOptions::default()
-        };
-        match AwsBackend::connect(options, config.clone(), Clock::real()).await {
-            Ok(backend) => match backend.check_credentials().await {
-                Ok(()) => {
-                    let regions: Vec<&str> = backend.regions().collect();
-                    let label = format!(
-                        "AWS {} {}",
-                        target
-                            .profile
-                            .clone()
-                            .unwrap_or_else(|| "default profile".into()),
-                        regions.join(", ")
-                    );
-                    sink.send(Event::Connected { label, demo: false });
-                    return Some((backend, None));
-                }
-                // No credentials at all: open the demo region instead, and say so.
-                Err(BackendError::Credentials { message, .. })
-                    if message.starts_with("no AWS credentials") => {}
-                Err(e) => {
-                    sink.send(Event::ConnectFailed(e.to_string()));
-                    return None;
-                }
-            },
-            Err(BackendError::InvalidInput(m)) if m.starts_with("no AWS region") => {}
-            Err(e) => {
-                sink.send(Event::ConnectFailed(e.to_string()));
-                return None;
-            }
-        }
-    }
-    let emulator = match Emulator::start(Options {
-        seed: Seed::Demo,
-        ..Options::default()
-    })
-    .await
-    {
-        Ok(e) => e,
-        Err(e) => {
-            sink.send(Event::ConnectFailed(format!(
-                "could not start the demo region: {e}"
-            )));
-            return None;
-        }
-    };
-    let options = ConnectOptions {
-        endpoint_url: Some(emulator.endpoint_url().to_string()),
-        regions: vec!["us-east-1".into()],
-        demo_credentials: true,
-        ..ConnectOptions::default()
-    };
-    match AwsBackend::connect(options, config, emulator.clock().clone()).await {
-        Ok(backend) => {
-            let why = if real {
-                " (no AWS credentials found)"
-            } else {
-                ""
-            };
+async fn connect(target: Target, sink: &Sink) -> Option<Session> {
+    match Session::connect(&target).await {
+        Ok(session) => {
             sink.send(Event::Connected {
-                label: format!("demo region{why}"),
-                demo: true,
+                label: session.label.clone(),
+                demo: session.demo,
             });
-            Some((backend, Some(emulator)))
+            Some(session)
         }
         Err(e) => {
-            sink.send(Event::ConnectFailed(e.to_string()));
+            sink.send(Event::ConnectFailed(e));
             None
         }
     }

@@ -25,7 +25,7 @@ pub async fn backend_with(emu: &Emulator, config: Config, timeout: Option<Durati
             ..ConnectOptions::default()
         },
         config,
-        emu.clock().clone(),
+        scale0::backend::server_clock::TimeSource::Shared(emu.clock().clone()),
     )
     .await
     .expect("backend connects")
@@ -86,7 +86,7 @@ async fn discovery_and_state_of_the_demo_world() {
         dave.image.as_ref().unwrap().newer_waiting,
         "a newer :dave was pushed after the deploy"
     );
-    assert_eq!(dave.summary(T0).split(" - ").next(), Some("app running"));
+    assert_eq!(dave.summary(t0()).split(" - ").next(), Some("app running"));
     let erin = env("erin");
     assert_eq!(erin.app_phrase(), "app deploying");
     assert_eq!(env("frank").database.unwrap().power, Power::Stopped);
@@ -384,8 +384,18 @@ async fn faults_become_clear_errors_and_a_stalled_call_times_out() {
         json!({"kind": "access_denied", "service": "apprunner", "operation": "PauseService"}),
     )
     .await;
-    let qa = b.inventory().await.unwrap().resolve("qa").unwrap().clone();
-    let e = b.pause(&qa).await.unwrap_err();
+    // The SDK retries AccessDeniedException as a possible clock-skew error when the
+    // server's Date is minutes away from the laptop's (the emulator's clock may be days
+    // away): give that retry the time a real call gets.
+    let patient = backend_with(&emu, Config::default(), Some(Duration::from_secs(20))).await;
+    let qa = patient
+        .inventory()
+        .await
+        .unwrap()
+        .resolve("qa")
+        .unwrap()
+        .clone();
+    let e = patient.pause(&qa).await.unwrap_err();
     assert!(matches!(e, BackendError::AccessDenied(_)), "{e}");
     admin(
         &emu,

@@ -51,6 +51,45 @@ async fn scale0(args: &[&str], env: &[(&str, &str)], home: &Path) -> Run {
     }
 }
 
+/// The CLI reads the server's clock, not the laptop's: an emulator days ahead of or behind
+/// the wall clock still shows its paused database as paused, with its age on its clock.
+#[tokio::test]
+async fn status_uses_the_servers_clock_days_ahead_and_behind() {
+    let wall = scale0::clock::wall_now();
+    for days in [-9.0, 9.0] {
+        let start = (wall / 3600.0).floor() * 3600.0 + days * 86400.0;
+        let emu = emulator_at(Seed::Demo, start).await;
+        let home = isolated_home();
+        let e = emu.endpoint_url().to_string();
+        let args = [
+            "--endpoint-url",
+            &e,
+            "--region",
+            "us-east-1",
+            "status",
+            "dave",
+        ];
+        let status = scale0(&args, &[], &home).await;
+        assert_eq!(status.code, 0, "{}", status.stderr);
+        assert!(
+            status.stdout.contains("db paused") && !status.stdout.contains("unknown"),
+            "{days} days: {}",
+            status.stdout
+        );
+        let mut json_args = args.to_vec();
+        json_args.push("--json");
+        let json = scale0(&json_args, &[], &home).await.json();
+        let since = json["environment"]["database"]["power"]["since"]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{days} days: paused since a known time: {json}"));
+        assert!(
+            since <= start && since > start - 2.0 * 86400.0,
+            "{days} days: paused since {since}, emulator at {start}"
+        );
+        emu.shutdown().await;
+    }
+}
+
 #[tokio::test]
 async fn every_command_against_the_emulator() {
     let emu = emulator(Seed::Demo).await;

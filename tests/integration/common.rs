@@ -8,17 +8,42 @@ use scale0::emulator::seed::{ClusterSpec, EnvSpec};
 use scale0::emulator::{Emulator, Options, Seed};
 use std::time::Duration;
 
-/// A fixed start time (2026-11-23T10:00:00Z), so tests do not depend on the wall clock.
-pub const T0: f64 = 1_795_428_000.0;
+/// The emulator's start time. Fixed (2026-11-23T10:00:00Z) so tests do not depend on the
+/// wall clock; `SCALE0_TEST_CLOCK_OFFSET_DAYS=365` (or -365) starts it that many days from
+/// the wall clock instead (on the hour), proving that nothing mixes the two clocks.
+pub fn t0() -> f64 {
+    static T0: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *T0.get_or_init(start_time)
+}
+
+fn start_time() -> f64 {
+    const FIXED: f64 = 1_795_428_000.0;
+    match std::env::var("SCALE0_TEST_CLOCK_OFFSET_DAYS") {
+        Ok(days) => {
+            let days: f64 = days
+                .trim()
+                .parse()
+                .expect("SCALE0_TEST_CLOCK_OFFSET_DAYS is a number of days");
+            let wall = scale0::clock::wall_now();
+            (wall / 3600.0).floor() * 3600.0 + days * 86400.0
+        }
+        Err(_) => FIXED,
+    }
+}
 
 /// An emulator on a frozen clock: time moves only when the test advances it.
 pub async fn emulator(seed: Seed) -> Emulator {
+    emulator_at(seed, t0()).await
+}
+
+/// An emulator on a frozen clock that starts at `start` (epoch seconds).
+pub async fn emulator_at(seed: Seed, start: f64) -> Emulator {
     Emulator::start(Options {
         port: 0,
         speed: 0.0,
         seed,
         region: "us-east-1".into(),
-        start_time: Some(T0),
+        start_time: Some(start),
     })
     .await
     .expect("emulator starts")

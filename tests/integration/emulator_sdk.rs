@@ -683,7 +683,7 @@ async fn rds_stop_start_and_the_seven_day_restart() {
     assert_eq!(cl.status(), Some("stopped"));
     let restart = cl.automatic_restart_time().unwrap().secs() as f64;
     assert!(
-        (restart - (T0 + 180.0 + 7.0 * 86400.0)).abs() < 5.0,
+        (restart - (t0() + 180.0 + 7.0 * 86400.0)).abs() < 5.0,
         "{restart}"
     );
     // Seven days later it starts by itself.
@@ -701,7 +701,7 @@ async fn rds_stop_start_and_the_seven_day_restart() {
         .describe_events()
         .source_type(aws_sdk_rds::types::SourceType::DbCluster)
         .source_identifier("scale0a")
-        .start_time(DateTime::from_secs(T0 as i64))
+        .start_time(DateTime::from_secs(t0() as i64))
         .send()
         .await
         .unwrap();
@@ -1189,8 +1189,8 @@ async fn cloudwatch_get_metric_data_answers_many_queries_with_gaps() {
         .metric_data_queries(query("requests", "Requests", "Sum", 60))
         .metric_data_queries(query("latency", "RequestLatency", "p99", 300))
         .metric_data_queries(query("instances", "ActiveInstances", "Maximum", 3600))
-        .start_time(DateTime::from_secs(T0 as i64 - 86400))
-        .end_time(DateTime::from_secs(T0 as i64))
+        .start_time(DateTime::from_secs(t0() as i64 - 86400))
+        .end_time(DateTime::from_secs(t0() as i64))
         .send()
         .await
         .unwrap();
@@ -1217,8 +1217,8 @@ async fn cloudwatch_get_metric_data_answers_many_queries_with_gaps() {
         .cloudwatch
         .get_metric_data()
         .metric_data_queries(query("x", "Requests", "Sum", 61))
-        .start_time(DateTime::from_secs(T0 as i64 - 600))
-        .end_time(DateTime::from_secs(T0 as i64))
+        .start_time(DateTime::from_secs(t0() as i64 - 600))
+        .end_time(DateTime::from_secs(t0() as i64))
         .send()
         .await
         .unwrap_err();

@@ -259,8 +259,8 @@ async fn every_response_matches_its_output_shape() {
     ]);
     let input = C::Map(vec![
         (C::Text("MetricDataQueries".into()), C::Array(vec![query])),
-        (C::Text("StartTime".into()), ts(T0 - 7200.0)),
-        (C::Text("EndTime".into()), ts(T0)),
+        (C::Text("StartTime".into()), ts(t0() - 7200.0)),
+        (C::Text("EndTime".into()), ts(t0())),
     ]);
     let mut encoded = Vec::new();
     ciborium::into_writer(&input, &mut encoded).unwrap();
@@ -279,7 +279,7 @@ async fn every_response_matches_its_output_shape() {
     assert!(text.contains("Tag(1,"), "{text}");
 
     // The same call in awsJson1_0, as botocore and the AWS CLI may send it.
-    let json_input = json!({"MetricDataQueries": [{"Id": "q", "MetricStat": {"Metric": {"Namespace": "AWS/RDS", "MetricName": "ServerlessDatabaseCapacity", "Dimensions": [{"Name": "DBClusterIdentifier", "Value": "scale0qa"}]}, "Period": 300, "Stat": "Average"}}], "StartTime": T0 - 7200.0, "EndTime": T0});
+    let json_input = json!({"MetricDataQueries": [{"Id": "q", "MetricStat": {"Metric": {"Namespace": "AWS/RDS", "MetricName": "ServerlessDatabaseCapacity", "Dimensions": [{"Name": "DBClusterIdentifier", "Value": "scale0qa"}]}, "Period": 300, "Stat": "Average"}}], "StartTime": t0() - 7200.0, "EndTime": t0()});
     let (raw, body) = json_call(&e, cw, "GetMetricData", json_input).await;
     assert_eq!(raw.status, 200, "{body}");
     assert_valid(cw, "GetMetricData", &body);
@@ -467,7 +467,7 @@ async fn admin_routes_move_the_clock_and_reject_bad_input() {
     let emu = emulator(Seed::Empty).await;
     let (status, body) = admin(&emu, "/_scale0/clock/advance", json!({"seconds": 90})).await;
     assert_eq!(status, 200);
-    assert_eq!(body["now"].as_f64(), Some(T0 + 90.0));
+    assert_eq!(body["now"].as_f64(), Some(t0() + 90.0));
     for bad in [
         json!({"seconds": -1}),
         json!({"seconds": "soon"}),

@@ -6,7 +6,6 @@ use crate::common::*;
 use crate::emulator_cli::py_tool;
 use scale0::backend::aws::{AwsBackend, ConnectOptions};
 use scale0::backend::config::Config;
-use scale0::clock::Clock;
 use scale0::model::{DbMode, Discovery, Power};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -104,7 +103,7 @@ async fn the_backend_reads_and_acts_on_moto() {
             ..ConnectOptions::default()
         },
         Config::default(),
-        Clock::real(),
+        scale0::backend::server_clock::TimeSource::server(),
     )
     .await
     .unwrap();

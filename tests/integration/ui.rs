@@ -140,3 +140,41 @@ async fn select_wake_deploy_refuse_and_burst() {
     );
     emu.shutdown().await;
 }
+
+/// The desktop app connected the way it connects for real (a target with an endpoint, the
+/// server's clock from each answer's Date), to an emulator days ahead of and behind the
+/// wall clock: the paused database is shown as paused, not unknown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn desktop_app_reads_the_servers_clock_days_ahead_and_behind() {
+    let wall = scale0::clock::wall_now();
+    for days in [-9.0, 9.0] {
+        let start = (wall / 3600.0).floor() * 3600.0 + days * 86400.0;
+        let emu = emulator_at(Seed::Demo, start).await;
+        let target = scale0::backend::session::Target {
+            endpoint_url: Some(emu.endpoint_url().to_string()),
+            regions: vec!["us-east-1".into()],
+            // No config file of the user's: a file name that does not exist is an empty config.
+            config_path: Some(std::env::temp_dir().join("scale0-ui-test-no-config.toml")),
+            ..Default::default()
+        };
+        let worker = Worker::spawn(target, || {});
+        let mut h = Harness::builder()
+            .with_size(egui::vec2(1400.0, 2400.0))
+            .build_ui_state(
+                |ui, app: &mut App| app.show(ui),
+                App::new(worker, Settings::default()),
+            );
+        step_until(&mut h, &emu, 0.0, "the environment list", |h| {
+            has_label(h, "dave")
+        });
+        h.get_by_label("dave").click();
+        step_until(&mut h, &emu, 0.0, "dave's paused database", |h| {
+            has_label(h, "db paused")
+        });
+        assert!(
+            (h.state().now() - start).abs() < 60.0,
+            "{days} days: the app's present is the server's"
+        );
+        emu.shutdown().await;
+    }
+}
