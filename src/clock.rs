@@ -153,6 +153,18 @@ impl Clock {
         }
     }
 
+    /// Runs `work` until it finishes or `limit` passes on this clock (None then).
+    pub async fn timeout<F: std::future::Future>(
+        &self,
+        limit: Duration,
+        work: F,
+    ) -> Option<F::Output> {
+        tokio::select! {
+            result = work => Some(result),
+            _ = self.sleep(limit.as_secs_f64()) => None,
+        }
+    }
+
     pub async fn sleep(&self, seconds: f64) {
         let deadline = self.now() + seconds;
         self.sleep_until(deadline).await

@@ -4,6 +4,7 @@
 //! Parts (see ../shared/DESIGN.md): `clock` (the injectable clock), `emulator` (the local
 //! region), `cli` (subcommands).
 
+pub mod actions;
 pub mod backend;
 pub mod burst;
 pub mod cli;

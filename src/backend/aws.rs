@@ -179,8 +179,14 @@ impl AwsBackend {
         }
     }
 
+    /// The server's present.
     pub fn clock(&self) -> &Clock {
         &self.clock
+    }
+
+    /// The clock our own waits and timeouts run on.
+    pub fn waits(&self) -> &Clock {
+        &self.waits
     }
 
     pub fn regions(&self) -> impl Iterator<Item = &str> {
@@ -1343,12 +1349,9 @@ impl AwsBackend {
         }
     }
 
-    /// Pauses the service so the database can auto-pause; with `stop_db` also stops it.
-    pub async fn sleep(
-        &self,
-        env: &Environment,
-        stop_db: bool,
-    ) -> Result<ActionReport, BackendError> {
+    /// Puts the environment to sleep: pauses the service so nothing holds the database,
+    /// which then auto-pauses by itself (the report says when, or what blocks it).
+    pub async fn sleep(&self, env: &Environment) -> Result<ActionReport, BackendError> {
         let r = self.region(&env.key.region)?;
         let mut report = ActionReport {
             env: Some(env.key.clone()),
@@ -1380,53 +1383,90 @@ impl AwsBackend {
             }
         }
         if let Some(db) = &env.database {
-            if stop_db {
-                if matches!(db.mode, DbMode::ServerlessV1 { .. }) {
-                    return Err(BackendError::Refused(format!(
-                        "{} is Aurora Serverless v1, which can't be stopped; it pauses by itself when idle",
-                        db.id
-                    )));
-                }
-                if db.status != "available" {
-                    return Err(BackendError::Refused(format!(
-                        "can't stop {}: it is {}",
-                        db.id, db.status
-                    )));
-                }
-                let t = self.waits.now();
-                r.rds
-                    .stop_db_cluster()
-                    .db_cluster_identifier(&db.id)
-                    .send()
-                    .await
-                    .map_err(|e| self.err("stopping the cluster", e))?;
-                report.steps.push(Step {
-                    what: format!("asked RDS to stop {}", db.id),
-                    seconds: self.waits.now() - t,
-                });
-                report.left.push(
-                    "stopping takes a few minutes; AWS starts a stopped cluster again after 7 days"
-                        .into(),
-                );
-            } else {
-                let blockers = crate::model::diagnose::pause_blockers(env);
-                match (db.mode.auto_pause_seconds(), blockers.is_empty()) {
-                    (Some(secs), true) => report.left.push(format!(
-                        "{} will auto-pause {secs} s after its last connection closes",
-                        db.id
-                    )),
-                    _ => report.left.push(format!(
-                        "{} will not auto-pause: {}",
-                        db.id,
-                        if blockers.is_empty() {
-                            "auto-pause is off".to_string()
-                        } else {
-                            blockers.join("; ")
-                        }
-                    )),
-                }
+            let blockers = crate::model::diagnose::pause_blockers(env);
+            match (db.mode.auto_pause_seconds(), blockers.is_empty()) {
+                (Some(secs), true) => report.left.push(format!(
+                    "{} will auto-pause {secs} s after its last connection closes",
+                    db.id
+                )),
+                _ => report.left.push(format!(
+                    "{} will not auto-pause: {}",
+                    db.id,
+                    if blockers.is_empty() {
+                        "auto-pause is off".to_string()
+                    } else {
+                        blockers.join("; ")
+                    }
+                )),
             }
         }
         Ok(report)
+    }
+
+    /// Stops the database cluster, and nothing else.
+    pub async fn stop_database(&self, env: &Environment) -> Result<ActionReport, BackendError> {
+        let r = self.region(&env.key.region)?;
+        let db = env.database.as_ref().ok_or_else(|| {
+            BackendError::Refused(format!("environment {} has no database", env.key.name))
+        })?;
+        if matches!(db.mode, DbMode::ServerlessV1 { .. }) {
+            return Err(BackendError::Refused(format!(
+                "{} is Aurora Serverless v1, which can't be stopped; it pauses by itself when idle",
+                db.id
+            )));
+        }
+        if db.status != "available" {
+            return Err(BackendError::Refused(format!(
+                "can't stop {}: it is {}",
+                db.id, db.status
+            )));
+        }
+        let t = self.waits.now();
+        r.rds
+            .stop_db_cluster()
+            .db_cluster_identifier(&db.id)
+            .send()
+            .await
+            .map_err(|e| self.err("stopping the cluster", e))?;
+        Ok(ActionReport {
+            env: Some(env.key.clone()),
+            steps: vec![Step {
+                what: format!("asked RDS to stop {}", db.id),
+                seconds: self.waits.now() - t,
+            }],
+            left: vec![
+                "stopping takes a few minutes; AWS starts a stopped cluster again after 7 days"
+                    .into(),
+            ],
+        })
+    }
+
+    /// Starts a stopped database cluster, and nothing else.
+    pub async fn start_database(&self, env: &Environment) -> Result<ActionReport, BackendError> {
+        let r = self.region(&env.key.region)?;
+        let db = env.database.as_ref().ok_or_else(|| {
+            BackendError::Refused(format!("environment {} has no database", env.key.name))
+        })?;
+        if db.status != "stopped" {
+            return Err(BackendError::Refused(format!(
+                "can't start {}: it is {}",
+                db.id, db.status
+            )));
+        }
+        let t = self.waits.now();
+        r.rds
+            .start_db_cluster()
+            .db_cluster_identifier(&db.id)
+            .send()
+            .await
+            .map_err(|e| self.err("starting the cluster", e))?;
+        Ok(ActionReport {
+            env: Some(env.key.clone()),
+            steps: vec![Step {
+                what: format!("asked RDS to start {}", db.id),
+                seconds: self.waits.now() - t,
+            }],
+            left: vec!["starting a stopped cluster takes several minutes".into()],
+        })
     }
 }

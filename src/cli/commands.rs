@@ -2,6 +2,7 @@
 
 use super::output;
 use super::{CliError, Command, GlobalArgs, JSON_SCHEMA};
+use crate::actions::{self, Action};
 use crate::backend::config;
 use crate::backend::session::{DemoChoice, Session, SessionError, Target};
 use crate::backend::{ActionReport, ImageRef, Inventory};
@@ -94,11 +95,7 @@ pub async fn run(global: &GlobalArgs, command: Command) -> Result<(), CliError> 
                 .and_then(|m| m.into_iter().next())
                 .unwrap_or_default();
             let average = |s: &crate::model::MetricSeries| {
-                if s.points.is_empty() {
-                    0.0
-                } else {
-                    s.points.iter().map(|p| p.1).sum::<f64>() / 24.0
-                }
+                crate::model::cost::average_over(s, 3600.0, 86400.0)
             };
             let cost = crate::model::cost::estimate(
                 e,
@@ -149,24 +146,66 @@ pub async fn run(global: &GlobalArgs, command: Command) -> Result<(), CliError> 
             wait,
             timeout,
         } => {
-            let e = inventory.resolve(&env)?;
-            let report = backend.wake(e, db_only, wait, timeout).await?;
-            finish(&connection, e, &report, json).await?;
+            let action = if db_only {
+                Action::WakeDb
+            } else {
+                Action::WakeEnv { wait }
+            };
+            act(&connection, &inventory, &env, &[action], timeout, json).await?;
         }
         Command::Sleep { env, stop_db } => {
-            let e = inventory.resolve(&env)?;
-            let report = backend.sleep(e, stop_db).await?;
-            finish(&connection, e, &report, json).await?;
+            let mut actions = vec![Action::SleepEnv];
+            if stop_db {
+                actions.push(Action::StopDb);
+            }
+            act(&connection, &inventory, &env, &actions, None, json).await?;
+        }
+        Command::WakeDb { env, timeout } => {
+            act(
+                &connection,
+                &inventory,
+                &env,
+                &[Action::WakeDb],
+                timeout,
+                json,
+            )
+            .await?;
+        }
+        Command::StopDb { env } => {
+            act(&connection, &inventory, &env, &[Action::StopDb], None, json).await?;
+        }
+        Command::StartDb { env } => {
+            act(
+                &connection,
+                &inventory,
+                &env,
+                &[Action::StartDb],
+                None,
+                json,
+            )
+            .await?;
         }
         Command::Pause { env } => {
-            let e = inventory.resolve(&env)?;
-            let report = backend.pause(e).await?;
-            finish(&connection, e, &report, json).await?;
+            act(
+                &connection,
+                &inventory,
+                &env,
+                &[Action::PauseService],
+                None,
+                json,
+            )
+            .await?;
         }
         Command::Resume { env } => {
-            let e = inventory.resolve(&env)?;
-            let report = backend.resume(e).await?;
-            finish(&connection, e, &report, json).await?;
+            act(
+                &connection,
+                &inventory,
+                &env,
+                &[Action::ResumeService],
+                None,
+                json,
+            )
+            .await?;
         }
         Command::Deploy {
             env,
@@ -176,7 +215,6 @@ pub async fn run(global: &GlobalArgs, command: Command) -> Result<(), CliError> 
             wait,
             timeout,
         } => {
-            let e = inventory.resolve(&env)?;
             let image = match (tag, digest) {
                 (Some(t), None) => ImageRef::Tag(t),
                 (None, Some(d)) => ImageRef::Digest(d),
@@ -186,13 +224,17 @@ pub async fn run(global: &GlobalArgs, command: Command) -> Result<(), CliError> 
                     ));
                 }
             };
-            let report = backend.deploy(e, &image, resume, wait, timeout).await?;
-            finish(&connection, e, &report, json).await?;
+            image.validate()?;
+            let action = Action::DeployImage {
+                image,
+                resume,
+                wait,
+            };
+            act(&connection, &inventory, &env, &[action], timeout, json).await?;
         }
         Command::Rollback { env, wait, timeout } => {
-            let e = inventory.resolve(&env)?;
-            let report = backend.rollback(e, wait, timeout).await?;
-            finish(&connection, e, &report, json).await?;
+            let action = Action::Rollback { wait };
+            act(&connection, &inventory, &env, &[action], timeout, json).await?;
         }
         Command::Config
         | Command::Emulator(_)
@@ -200,6 +242,34 @@ pub async fn run(global: &GlobalArgs, command: Command) -> Result<(), CliError> 
         | Command::Completions { .. } => {}
     }
     Ok(())
+}
+
+/// Runs actions on one environment through the action table (the same preconditions and
+/// timeouts as the desktop app), one after the other, then prints the outcome.
+async fn act(
+    connection: &Session,
+    inventory: &Inventory,
+    wanted: &str,
+    actions: &[Action],
+    timeout: Option<f64>,
+    json: bool,
+) -> Result<(), CliError> {
+    let mut env = inventory.resolve(wanted)?.clone();
+    let mut report = ActionReport {
+        env: Some(env.key.clone()),
+        ..ActionReport::default()
+    };
+    for (i, action) in actions.iter().enumerate() {
+        if i > 0 {
+            // The next action's precondition is checked on the state the last one left.
+            let fresh = connection.backend.inventory().await?;
+            env = fresh.resolve(wanted)?.clone();
+        }
+        let part = actions::run(&connection.backend, &env, action, timeout).await?;
+        report.steps.extend(part.steps);
+        report.left.extend(part.left);
+    }
+    finish(connection, &env, &report, json).await
 }
 
 /// Prints what an action did, what is left, and the state it left behind.

@@ -80,30 +80,42 @@ pub enum Command {
     },
     /// The images in the environment's repository, newest first.
     Images { env: String },
-    /// Resume the service, wake or start the database; --wait until the URL answers.
+    /// Wake environment: resume the service, wake or start the database; --wait until the
+    /// app answers.
     Wake {
         env: String,
-        /// Only the database; leave the service as it is.
+        /// Only the database; leave the service as it is (same as `wake-db`).
         #[arg(long)]
         db_only: bool,
         /// Wait until the service URL answers 2xx.
         #[arg(long)]
         wait: bool,
-        /// How long to wait (e.g. 10m).
-        #[arg(long, default_value = "10m", value_parser = commands::parse_duration)]
-        timeout: f64,
+        /// How long to wait (e.g. 10m; default: the action's, 10m).
+        #[arg(long, value_parser = commands::parse_duration)]
+        timeout: Option<f64>,
     },
-    /// Pause the service so the database can auto-pause; --stop-db also stops it.
+    /// Sleep environment: pause the service so the database auto-pauses; --stop-db also
+    /// stops the database.
     Sleep {
         env: String,
         #[arg(long)]
         stop_db: bool,
     },
-    /// Pause the App Runner service.
+    /// Wake database: only the database (Data API SELECT 1, v1 capacity, or start it).
+    WakeDb {
+        env: String,
+        #[arg(long, value_parser = commands::parse_duration)]
+        timeout: Option<f64>,
+    },
+    /// Stop database: stop only the database cluster.
+    StopDb { env: String },
+    /// Start database: start a stopped database cluster.
+    StartDb { env: String },
+    /// Pause service.
     Pause { env: String },
-    /// Resume the App Runner service.
+    /// Resume service (with the image it last ran).
     Resume { env: String },
-    /// Deploy a tag or digest of the environment's image repository.
+    /// Deploy image: a tag or digest of the environment's image repository.
     Deploy {
         env: String,
         #[arg(long, conflicts_with = "digest", required_unless_present = "digest")]
@@ -116,16 +128,18 @@ pub enum Command {
         /// Wait until the deployment finishes.
         #[arg(long)]
         wait: bool,
-        #[arg(long, default_value = "20m", value_parser = commands::parse_duration)]
-        timeout: f64,
+        /// How long to wait (default: the action's, 20m).
+        #[arg(long, value_parser = commands::parse_duration)]
+        timeout: Option<f64>,
     },
-    /// Deploy the image that was running before the last deploy made by scale0.
+    /// Roll back: deploy the image that ran before the last deploy made by scale0.
     Rollback {
         env: String,
         #[arg(long)]
         wait: bool,
-        #[arg(long, default_value = "20m", value_parser = commands::parse_duration)]
-        timeout: f64,
+        /// How long to wait (default: the action's, 20m).
+        #[arg(long, value_parser = commands::parse_duration)]
+        timeout: Option<f64>,
     },
     /// Send an HTTP load burst to a URL or an environment's service (like hey or oha).
     Burst(burst::BurstArgs),
@@ -281,5 +295,36 @@ mod tests {
     #[test]
     fn the_command_line_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    /// Every entry of the action table has a label and (when it acts) a timeout, is in the
+    /// palette, and, where it has a CLI subcommand, that subcommand exists.
+    #[test]
+    fn every_action_is_in_the_palette_and_its_cli_subcommand_exists() {
+        use crate::actions::{Context, TABLE, Verb, palette};
+        let cli = Cli::command();
+        let cx = Context {
+            env: None,
+            busy: false,
+            demo: false,
+        };
+        let listed = palette::search("", &cx);
+        for spec in TABLE {
+            assert!(!spec.label.is_empty(), "{:?}", spec.verb);
+            if spec.verb != Verb::Palette {
+                assert!(
+                    listed.iter().any(|e| e.spec.verb == spec.verb),
+                    "{:?} is in the palette",
+                    spec.verb
+                );
+            }
+            if let Some(name) = spec.cli {
+                assert!(
+                    cli.find_subcommand(name).is_some(),
+                    "{:?}: subcommand {name} exists",
+                    spec.verb
+                );
+            }
+        }
     }
 }

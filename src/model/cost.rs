@@ -48,6 +48,15 @@ pub fn aurora_per_hour(db: &DatabaseState, acu: f64) -> f64 {
     }
 }
 
+/// The average of a series over `window` seconds of `period`-second points, counting
+/// missing points as 0 (no data from a paused part means no use).
+pub fn average_over(series: &super::MetricSeries, period: f64, window: f64) -> f64 {
+    if window <= 0.0 {
+        return 0.0;
+    }
+    series.points.iter().map(|p| p.1).sum::<f64>() * period / window
+}
+
 /// Cost from the current state and the last day's average active instances and ACU.
 pub fn estimate(env: &Environment, avg_active: f64, avg_acu: f64) -> Cost {
     let mut cost = Cost::default();

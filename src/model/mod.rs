@@ -46,6 +46,19 @@ pub struct Environment {
     pub image: Option<ImageState>,
 }
 
+impl Environment {
+    /// The AWS account it lives in, from its resources' ARNs
+    /// (`arn:aws:service:region:account:...`).
+    pub fn account(&self) -> Option<&str> {
+        let arn = self
+            .service
+            .as_ref()
+            .map(|s| s.arn.as_str())
+            .or(self.database.as_ref().map(|d| d.arn.as_str()))?;
+        arn.split(':').nth(4).filter(|a| !a.is_empty())
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ServiceStatus {
@@ -146,6 +159,14 @@ impl ServiceState {
             "https"
         };
         Some(format!("{scheme}://{url}/"))
+    }
+
+    /// The service's page in the AWS console.
+    pub fn console_url(&self, region: &str) -> String {
+        format!(
+            "https://{region}.console.aws.amazon.com/apprunner/home?region={region}#/services/dashboard?service_arn={}",
+            self.arn
+        )
     }
 
     pub fn provisioned_instances(&self) -> u32 {

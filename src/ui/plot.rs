@@ -56,10 +56,15 @@ pub fn reduce(points: &[(f64, f64)], columns: usize, gap: f64) -> Vec<Vec<[f64; 
 }
 
 /// A tiny line of the last hour, drawn with the painter (no plot machinery).
-pub fn sparkline(ui: &mut Ui, series: &MetricSeries, max_hint: f64, color: Color32) {
-    let (rect, _) = ui.allocate_exact_size(Vec2::new(60.0, 16.0), Sense::hover());
+pub fn sparkline(
+    ui: &mut Ui,
+    series: &MetricSeries,
+    max_hint: f64,
+    color: Color32,
+) -> egui::Response {
+    let (rect, response) = ui.allocate_exact_size(Vec2::new(60.0, 16.0), Sense::hover());
     if series.points.len() < 2 || !ui.is_rect_visible(rect) {
-        return;
+        return response;
     }
     let (t0, t1) = (series.points[0].0, series.points[series.points.len() - 1].0);
     let max = series
@@ -82,6 +87,7 @@ pub fn sparkline(ui: &mut Ui, series: &MetricSeries, max_hint: f64, color: Color
         .collect();
     ui.painter()
         .add(egui::Shape::line(points, Stroke::new(1.0, color)));
+    response
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use crate::backend::aws::AwsBackend;
 use crate::backend::session::{Session, SessionError};
-use crate::backend::{ActionReport, ImageRef, Inventory};
+use crate::backend::{ActionReport, BackendError, Inventory};
 use crate::burst::{self, BurstConfig, BurstHandle, Snapshot};
 use crate::clock::Clock;
 use crate::model::{EnvKey, EnvMetrics, Environment, Event as TimelineEvent, Image};
@@ -11,36 +11,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 use tokio::sync::mpsc as async_mpsc;
 
-/// What the user asked for.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Action {
-    Pause,
-    Resume,
-    WakeAndWait,
-    WakeDb,
-    Sleep,
-    StopDb,
-    Deploy(ImageRef),
-    Rollback,
-}
-
-impl Action {
-    pub fn label(&self) -> String {
-        match self {
-            Action::Pause => "Pause service".into(),
-            Action::Resume => "Resume service".into(),
-            Action::WakeAndWait => "Wake and wait until ready".into(),
-            Action::WakeDb => "Wake database".into(),
-            Action::Sleep => "Sleep".into(),
-            Action::StopDb => "Stop database".into(),
-            Action::Deploy(ImageRef::Tag(t)) => format!("Deploy :{t}"),
-            Action::Deploy(ImageRef::Digest(d)) => {
-                format!("Deploy {}", crate::model::short_digest(d))
-            }
-            Action::Rollback => "Roll back".into(),
-        }
-    }
-}
+pub use crate::actions::Action;
 
 pub enum Command {
     Refresh,
@@ -70,15 +41,17 @@ pub enum Event {
         demo: bool,
     },
     ConnectFailed(SessionError),
-    Inventory(Result<Inventory, String>),
-    Metrics(EnvKey, f64, Result<EnvMetrics, String>),
-    Sparklines(Vec<(EnvKey, EnvMetrics)>),
-    Images(EnvKey, Result<Vec<Image>, String>),
-    Timeline(EnvKey, Result<Vec<TimelineEvent>, String>),
+    Inventory(Result<Inventory, BackendError>),
+    /// One environment's series for the window (seconds) it was asked for.
+    Metrics(EnvKey, f64, Result<EnvMetrics, BackendError>),
+    /// Sparklines, and the regions whose series could not be read.
+    Sparklines(Vec<(EnvKey, EnvMetrics)>, Vec<(String, BackendError)>),
+    Images(EnvKey, Result<Vec<Image>, BackendError>),
+    Timeline(EnvKey, Result<Vec<TimelineEvent>, BackendError>),
     ActionDone {
         env: EnvKey,
         action: Action,
-        result: Result<ActionReport, String>,
+        result: Result<ActionReport, BackendError>,
     },
     Burst(Snapshot),
     BurstFailed(String),
@@ -250,61 +223,44 @@ async fn serve(backend: AwsBackend, mut rx: async_mpsc::UnboundedReceiver<Comman
 async fn handle(backend: &AwsBackend, command: Command, sink: &Sink) {
     let now = backend.clock().now();
     match command {
-        Command::Refresh => sink.send(Event::Inventory(
-            backend.inventory().await.map_err(|e| e.to_string()),
-        )),
+        Command::Refresh => sink.send(Event::Inventory(backend.inventory().await)),
         Command::Metrics { env, window } => {
             let period = if window > 6.0 * 3600.0 { 300 } else { 60 };
             let result = backend
                 .metrics(&env.key.region, &[&env], now - window, now, period)
                 .await
-                .map(|mut m| m.pop().unwrap_or_default())
-                .map_err(|e| e.to_string());
+                .map(|mut m| m.pop().unwrap_or_default());
             sink.send(Event::Metrics(env.key, window, result));
         }
         Command::Sparklines(envs) => {
             let mut out = Vec::new();
+            let mut failed = Vec::new();
             let regions: std::collections::BTreeSet<String> =
                 envs.iter().map(|e| e.key.region.clone()).collect();
             for region in regions {
                 let refs: Vec<&Environment> =
                     envs.iter().filter(|e| e.key.region == region).collect();
-                if let Ok(all) = backend.metrics(&region, &refs, now - 3600.0, now, 60).await {
-                    out.extend(refs.iter().map(|e| e.key.clone()).zip(all));
+                match backend.metrics(&region, &refs, now - 3600.0, now, 60).await {
+                    Ok(all) => out.extend(refs.iter().map(|e| e.key.clone()).zip(all)),
+                    Err(e) => failed.push((region, e)),
                 }
             }
-            sink.send(Event::Sparklines(out));
+            sink.send(Event::Sparklines(out, failed));
         }
         Command::Images(env) => {
-            let result = backend
-                .images(&env)
-                .await
-                .map(|(_, images)| images)
-                .map_err(|e| e.to_string());
+            let result = backend.images(&env).await.map(|(_, images)| images);
             sink.send(Event::Images(env.key, result));
         }
         Command::Timeline { env, window } => {
-            let result = backend
-                .events(&env, window)
-                .await
-                .map_err(|e| e.to_string());
+            let result = backend.events(&env, window).await;
             sink.send(Event::Timeline(env.key, result));
         }
         Command::Act { env, action } => {
-            let result = match &action {
-                Action::Pause => backend.pause(&env).await,
-                Action::Resume => backend.resume(&env).await,
-                Action::WakeAndWait => backend.wake(&env, false, true, 900.0).await,
-                Action::WakeDb => backend.wake(&env, true, false, 300.0).await,
-                Action::Sleep => backend.sleep(&env, false).await,
-                Action::StopDb => backend.sleep(&env, true).await,
-                Action::Deploy(image) => backend.deploy(&env, image, false, true, 1800.0).await,
-                Action::Rollback => backend.rollback(&env, true, 1800.0).await,
-            };
+            let result = crate::actions::run(backend, &env, &action, None).await;
             sink.send(Event::ActionDone {
                 env: env.key,
                 action,
-                result: result.map_err(|e| e.to_string()),
+                result,
             });
         }
         Command::StartBurst(_) | Command::StopBurst => {}

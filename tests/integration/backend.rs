@@ -300,7 +300,7 @@ async fn wake_and_wait_until_the_app_answers() {
     let report = b.wake(&frank, true, false, 60.0).await.unwrap();
     assert!(report.steps[0].what.contains("started cluster"));
     let qa = inventory(&b).await.resolve("qa").unwrap().clone();
-    b.sleep(&qa, true).await.unwrap();
+    b.stop_database(&qa).await.unwrap();
     let qa = inventory(&b).await.resolve("qa").unwrap().clone();
     let e = b.wake(&qa, true, false, 60.0).await.unwrap_err();
     assert!(
@@ -315,17 +315,17 @@ async fn sleep_says_what_is_left() {
     let emu = emulator(Seed::Demo).await;
     let b = backend(&emu).await;
     let dave = inventory(&b).await.resolve("dave").unwrap().clone();
-    let report = b.sleep(&dave, false).await.unwrap();
+    let report = b.sleep(&dave).await.unwrap();
     assert!(report.steps[0].what.contains("pause scale0-dave"));
     assert!(
         report.left.iter().any(|l| l.contains("auto-pause 300 s")),
         "{report:?}"
     );
     let dev = inventory(&b).await.resolve("dev").unwrap().clone();
-    let e = b.sleep(&dev, true).await.unwrap_err();
+    let e = b.stop_database(&dev).await.unwrap_err();
     assert!(e.to_string().contains("v1"), "{e}");
     let reporting = inventory(&b).await.resolve("reporting").unwrap().clone();
-    let report = b.sleep(&reporting, false).await.unwrap();
+    let report = b.sleep(&reporting).await.unwrap();
     assert!(report.left[0].contains("provisioned"), "{report:?}");
     emu.shutdown().await;
 }

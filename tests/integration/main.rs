@@ -11,4 +11,5 @@ mod emulator_sdk;
 mod emulator_wire;
 mod emulator_workload;
 mod moto;
+mod panels;
 mod ui;

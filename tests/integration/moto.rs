@@ -133,7 +133,7 @@ async fn the_backend_reads_and_acts_on_moto() {
     assert!(!dev.summary(0.0).is_empty());
 
     // Stop and start through the same backend calls the CLI uses.
-    let report = b.sleep(dev, true).await.expect("moto stops clusters");
+    let report = b.stop_database(dev).await.expect("moto stops clusters");
     assert!(
         report
             .steps

@@ -101,7 +101,7 @@ async fn select_wake_deploy_refuse_and_burst() {
     h.run_steps(2);
     h.get_by_label_contains("v1.5.1").click();
     h.run_steps(2);
-    h.get_by_label("Deploy").click();
+    h.get_by_label("Deploy image").click();
     h.run_steps(2);
     h.get_by_label("Yes, go ahead").click();
     step_until(&mut h, &emu, 0.0, "the deployment to start", |h| {

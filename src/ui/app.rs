@@ -1,0 +1,589 @@
+//! The app shell: the state the panels are drawn from, the layout, and what each intent
+//! does. Every action goes through the action table (`invoke`), whether it came from a
+//! button, the palette, a menu or a shortcut.
+
+use super::events::ProblemTracker;
+use super::intent::Intent;
+use super::panels::{self, notifications::Notification};
+use super::settings::Settings;
+use super::view::{self, BurstView, GraphsView, HeaderView, ProblemsView};
+use super::worker::{Command, Worker};
+use super::{DemoChoice, theme};
+use crate::actions::{self, Action, Context, Verb};
+use crate::backend::{ImageRef, Inventory};
+use crate::burst::{BurstConfig, Snapshot};
+use crate::model::{EnvKey, EnvMetrics, Environment, Event as TimelineEvent, Image};
+use egui::{RichText, Ui};
+use std::collections::HashMap;
+
+#[derive(Default)]
+pub(super) struct BurstState {
+    pub concurrency: u32,
+    pub seconds: f64,
+    pub snapshot: Option<Snapshot>,
+    pub running: bool,
+    /// Server time when it started, to draw it on the environment's time axis.
+    pub started_at: f64,
+    pub env: Option<EnvKey>,
+}
+
+pub struct App {
+    pub(super) worker: Worker,
+    pub settings: Settings,
+    /// The config file the app was started with (`--config`), kept across reconnects.
+    pub config_path: Option<std::path::PathBuf>,
+    pub(super) connection: Option<String>,
+    pub(super) demo: bool,
+    pub(super) connect_error: Option<String>,
+    pub(super) inventory: Option<Inventory>,
+    pub(super) inventory_at: Option<f64>,
+    pub(super) problems: ProblemTracker,
+    pub(super) refresh_due: f64,
+    pub(super) refresh_in_flight: bool,
+    /// Per environment: when read, for which window, the series.
+    pub(super) metrics: HashMap<EnvKey, (f64, f64, EnvMetrics)>,
+    pub(super) metrics_error: HashMap<EnvKey, String>,
+    pub(super) sparklines: HashMap<EnvKey, EnvMetrics>,
+    pub(super) images: HashMap<EnvKey, Vec<Image>>,
+    pub(super) timeline: HashMap<EnvKey, Vec<TimelineEvent>>,
+    pub(super) busy: HashMap<EnvKey, String>,
+    pub notifications: Vec<Notification>,
+    pub(super) show_history: bool,
+    pub(super) confirm: Option<(Environment, Action)>,
+    pub(super) image_choice: Option<String>,
+    pub(super) burst: BurstState,
+    /// The palette's query while it is open.
+    pub(super) palette: Option<String>,
+    pub(super) help: bool,
+    pub(super) settings_open: bool,
+}
+
+impl App {
+    pub fn new(worker: Worker, settings: Settings) -> App {
+        App {
+            worker,
+            settings,
+            config_path: None,
+            connection: None,
+            demo: false,
+            connect_error: None,
+            inventory: None,
+            inventory_at: None,
+            problems: ProblemTracker::default(),
+            refresh_due: 0.0,
+            refresh_in_flight: false,
+            metrics: HashMap::new(),
+            metrics_error: HashMap::new(),
+            sparklines: HashMap::new(),
+            images: HashMap::new(),
+            timeline: HashMap::new(),
+            busy: HashMap::new(),
+            notifications: Vec::new(),
+            show_history: false,
+            confirm: None,
+            image_choice: None,
+            burst: BurstState {
+                concurrency: 50,
+                seconds: 10.0,
+                ..BurstState::default()
+            },
+            palette: None,
+            help: false,
+            settings_open: false,
+        }
+    }
+
+    /// The backend's present: the server's clock.
+    pub fn now(&self) -> f64 {
+        self.worker.now()
+    }
+
+    /// Loads data directly, as if the worker had delivered it (benchmarks).
+    pub fn load(
+        &mut self,
+        inventory: Inventory,
+        metrics: HashMap<EnvKey, EnvMetrics>,
+        connection: &str,
+    ) {
+        let now = self.worker.now();
+        self.connection = Some(connection.to_string());
+        self.inventory_at = Some(now);
+        self.refresh_due = f64::INFINITY;
+        self.sparklines = metrics.clone();
+        let window = self.settings.window_seconds;
+        self.metrics = metrics
+            .into_iter()
+            .map(|(k, m)| (k, (now, window, m)))
+            .collect();
+        if self.settings.selected.is_none() {
+            self.settings.selected = inventory.environments.first().map(|e| e.key.to_string());
+        }
+        self.inventory = Some(inventory);
+    }
+
+    /// The question the confirmation dialog is asking, if one is open.
+    pub fn confirming(&self) -> Option<String> {
+        self.confirm
+            .as_ref()
+            .map(|(env, action)| actions::confirmation(action, env))
+    }
+
+    /// Sets the burst panel's concurrency and duration (seconds).
+    pub fn set_burst(&mut self, concurrency: u32, seconds: f64) {
+        self.burst.concurrency = concurrency;
+        self.burst.seconds = seconds;
+    }
+
+    pub(super) fn selected_env(&self) -> Option<&Environment> {
+        let wanted = self.settings.selected.as_deref()?;
+        self.inventory
+            .as_ref()?
+            .environments
+            .iter()
+            .find(|e| e.key.to_string() == wanted)
+    }
+
+    fn context<'a>(&self, env: Option<&'a Environment>) -> Context<'a> {
+        Context {
+            env,
+            busy: env.is_some_and(|e| self.busy.contains_key(&e.key)),
+            demo: self.demo,
+        }
+    }
+
+    /// The whole UI, inside any `Ui` (eframe's root or a test harness).
+    pub fn show(&mut self, ui: &mut Ui) {
+        self.absorb();
+        self.schedule(ui.ctx());
+        let mut intents = Vec::new();
+        intents.extend(self.shortcuts(ui));
+        egui::Panel::top("top").show(ui, |ui| intents.extend(self.top_ui(ui)));
+        egui::Panel::bottom("notifications").show(ui, |ui| {
+            panels::notifications::show(ui, &self.notifications, &mut self.show_history)
+        });
+        egui::Panel::left("environments")
+            .default_size(440.0)
+            .resizable(true)
+            .show(ui, |ui| intents.extend(self.list_ui(ui)));
+        egui::CentralPanel::default_margins().show(ui, |ui| {
+            egui::ScrollArea::vertical().show(ui, |ui| intents.extend(self.env_ui(ui)));
+        });
+        for intent in intents {
+            self.apply(ui.ctx(), intent);
+        }
+        // Dialogs opened by this frame's clicks appear in this frame already.
+        for intent in self.overlays(ui.ctx()) {
+            self.apply(ui.ctx(), intent);
+        }
+    }
+
+    fn top_ui(&mut self, ui: &mut Ui) -> Vec<Intent> {
+        let mut intents = Vec::new();
+        ui.horizontal(|ui| {
+            ui.heading("scale0");
+            match (&self.connection, &self.connect_error) {
+                (_, Some(e)) => {
+                    ui.colored_label(theme::ERROR, format!("can't connect: {e}"));
+                }
+                (Some(label), None) if self.demo => {
+                    ui.label(
+                        RichText::new(format!(" {label} "))
+                            .background_color(theme::DEMO_BG)
+                            .color(egui::Color32::WHITE),
+                    )
+                    .on_hover_text(
+                        "An embedded local AWS region: nothing here touches a real account.",
+                    );
+                }
+                (Some(label), None) => {
+                    ui.label(label);
+                }
+                (None, None) => {
+                    ui.spinner();
+                    ui.label("connecting...");
+                }
+            }
+            ui.separator();
+            let now = self.worker.now();
+            if let Some(t) = self.inventory_at {
+                let problems = self.problems.problems().len();
+                let text = format!("updated {} ago", crate::model::human_duration(now - t));
+                if problems > 0 {
+                    ui.colored_label(theme::WARN, format!("{text}, {problems} problem(s)"));
+                } else {
+                    ui.weak(text);
+                }
+            }
+            for verb in [Verb::Refresh, Verb::Settings, Verb::Palette, Verb::Help] {
+                let spec = verb.spec();
+                let keys = spec
+                    .shortcut
+                    .map(|s| panels::shortcut_text(ui.ctx(), &s))
+                    .unwrap_or_default();
+                let text = if verb == Verb::Palette {
+                    format!("Actions ({keys})")
+                } else {
+                    spec.label.to_string()
+                };
+                if ui
+                    .button(text)
+                    .on_hover_text(format!("{} ({keys})", spec.tooltip))
+                    .clicked()
+                {
+                    intents.push(Intent::Invoke(verb));
+                }
+            }
+        });
+        intents
+    }
+
+    fn list_ui(&mut self, ui: &mut Ui) -> Option<Intent> {
+        let now = self.worker.now();
+        let Some(inv) = &self.inventory else {
+            let view = view::ListView {
+                loading: self.connect_error.is_none(),
+                ..Default::default()
+            };
+            return panels::list::show(ui, &view, &mut self.settings.filter);
+        };
+        let busy = |k: &EnvKey| self.busy.contains_key(k);
+        let view = view::list_view(
+            &inv.environments,
+            &self.settings.filter,
+            self.settings.selected.as_deref(),
+            &busy,
+            &self.sparklines,
+            now,
+        );
+        let mut filter = self.settings.filter.clone();
+        let intent = panels::list::show(ui, &view, &mut filter);
+        self.settings.filter = filter;
+        intent
+    }
+
+    fn env_ui(&mut self, ui: &mut Ui) -> Vec<Intent> {
+        let mut intents = Vec::new();
+        let now = self.worker.now();
+        let problems = ProblemsView {
+            problems: self.problems.problems(),
+            now,
+        };
+        intents.extend(panels::problems::show(ui, &problems));
+        let Some(env) = self.selected_env().cloned() else {
+            ui.label("Select an environment on the left.");
+            return intents;
+        };
+        let window = self.settings.window_seconds;
+        let loaded = self.metrics.get(&env.key);
+        let cost = loaded.map(|(_, w, m)| {
+            let period = if *w > 6.0 * 3600.0 { 300.0 } else { 60.0 };
+            crate::model::cost::estimate(
+                &env,
+                crate::model::cost::average_over(&m.active_instances, period, *w),
+                crate::model::cost::average_over(&m.capacity, period, *w),
+            )
+        });
+        let header = HeaderView {
+            env: &env,
+            now,
+            badge: view::env_badge(&env),
+            service: view::service_badge(&env),
+            database: view::db_badge(&env, now),
+            cost,
+            cost_basis: format!(
+                "the last {}'s usage",
+                crate::model::human_duration(loaded.map(|l| l.1).unwrap_or(window))
+            ),
+            budget: crate::model::diagnose::connection_budget(&env),
+            blockers: crate::model::diagnose::pause_blockers(&env),
+            state_age: self.inventory_at.map(|t| now - t),
+            metrics_age: loaded.map(|l| now - l.0),
+        };
+        panels::header::show(ui, &header);
+        ui.separator();
+        let cx = self.context(Some(&env));
+        let actions = view::actions_view(
+            &cx,
+            self.busy.get(&env.key).cloned(),
+            self.images.get(&env.key).map(Vec::as_slice).unwrap_or(&[]),
+            env.image.as_ref().and_then(|i| i.digest.as_deref()),
+            self.image_choice.clone(),
+            now,
+        );
+        intents.extend(panels::actions::show(ui, &actions));
+        let burst = BurstView {
+            concurrency: self.burst.concurrency,
+            seconds: self.burst.seconds,
+            running: self.burst.running,
+            snapshot: self.burst.snapshot.as_ref(),
+            disabled: actions::precondition(Verb::Burst, &cx)
+                .err()
+                .map(|r| r.to_string()),
+            url: env.service.as_ref().and_then(|s| s.http_url()),
+        };
+        intents.extend(panels::burst::show(ui, &burst));
+        ui.separator();
+        let burst_points: Vec<[f64; 2]> = match &self.burst.snapshot {
+            Some(s) if self.burst.env.as_ref() == Some(&env.key) => s
+                .per_second
+                .iter()
+                .enumerate()
+                .map(|(i, p)| [self.burst.started_at + i as f64, (p.responses * 60) as f64])
+                .collect(),
+            _ => Vec::new(),
+        };
+        let events = self.timeline.get(&env.key).map(Vec::as_slice);
+        let graphs = GraphsView {
+            metrics: loaded.map(|l| &l.2),
+            start: now - window,
+            end: now,
+            window,
+            events: events.unwrap_or(&[]),
+            burst: burst_points,
+            max_connections: env
+                .database
+                .as_ref()
+                .map(|d| d.max_connections_estimate() as f64),
+            error: self.metrics_error.get(&env.key).cloned(),
+        };
+        intents.extend(panels::graphs::show(ui, &graphs));
+        ui.separator();
+        panels::timeline::show(ui, events);
+        intents
+    }
+
+    fn overlays(&mut self, ctx: &egui::Context) -> Vec<Intent> {
+        let mut intents = Vec::new();
+        if let Some((env, action)) = &self.confirm {
+            let question = actions::confirmation(action, env);
+            intents.extend(panels::confirm::show(ctx, &action.label(), &question));
+        }
+        if self.palette.is_some() {
+            let env = self.selected_env().cloned();
+            let cx = self.context(env.as_ref());
+            if let Some(query) = &mut self.palette {
+                intents.extend(panels::palette::show(ctx, query, &cx));
+            }
+        }
+        if self.help {
+            intents.extend(panels::help::show(ctx));
+        }
+        intents.extend(panels::settings::show(
+            ctx,
+            self.settings_open,
+            &mut self.settings,
+        ));
+        intents
+    }
+
+    /// Keyboard shortcuts from the action table, when no text field has the focus.
+    fn shortcuts(&mut self, ui: &mut Ui) -> Vec<Intent> {
+        let typing = ui.ctx().egui_wants_keyboard_input();
+        let mut intents = Vec::new();
+        for spec in actions::TABLE {
+            let Some(shortcut) = spec.shortcut.as_ref().and_then(panels::keyboard_shortcut) else {
+                continue;
+            };
+            // Command shortcuts (palette, settings) work even while typing.
+            if typing && !shortcut.modifiers.command {
+                continue;
+            }
+            if ui.input_mut(|i| i.consume_shortcut(&shortcut)) {
+                intents.push(Intent::Invoke(spec.verb));
+            }
+        }
+        intents
+    }
+
+    fn apply(&mut self, ctx: &egui::Context, intent: Intent) {
+        match intent {
+            Intent::Select(key) => {
+                self.settings.selected = Some(key.to_string());
+                self.image_choice = None;
+                self.request_details();
+            }
+            Intent::Invoke(verb) => self.invoke(ctx, verb),
+            Intent::ChooseImage(reference) => self.image_choice = Some(reference),
+            Intent::SetWindow(seconds) => {
+                self.settings.window_seconds = seconds;
+                self.request_details();
+            }
+            Intent::SetBurst {
+                concurrency,
+                seconds,
+            } => self.set_burst(concurrency, seconds),
+            Intent::StopBurst => self.worker.send(Command::StopBurst),
+            Intent::Reconnect { demo } => {
+                self.settings_open = false;
+                self.reconnect(ctx, demo);
+            }
+            Intent::ConfirmYes => {
+                if let Some((env, action)) = self.confirm.take() {
+                    self.start(env, action);
+                }
+            }
+            Intent::ConfirmNo => self.confirm = None,
+            Intent::ClosePalette => self.palette = None,
+            Intent::CloseHelp => self.help = false,
+            Intent::CloseSettings => self.settings_open = false,
+        }
+    }
+
+    /// Runs a verb of the action table, if its precondition holds now.
+    fn invoke(&mut self, ctx: &egui::Context, verb: Verb) {
+        self.palette = None;
+        let env = self.selected_env().cloned();
+        if let Err(why) = actions::precondition(verb, &self.context(env.as_ref())) {
+            self.notify(format!("{}: not now: {why}", verb.label()), false);
+            return;
+        }
+        let url = env
+            .as_ref()
+            .and_then(|e| e.service.as_ref())
+            .and_then(|s| s.http_url());
+        match verb {
+            Verb::Refresh => self.refresh_due = 0.0,
+            Verb::Settings => self.settings_open = !self.settings_open,
+            Verb::OpenDemo => self.reconnect(ctx, true),
+            Verb::Palette => self.palette = Some(String::new()),
+            Verb::Help => self.help = !self.help,
+            Verb::History => self.show_history = !self.show_history,
+            Verb::OpenUrl => {
+                if let Some(url) = url {
+                    ctx.open_url(egui::OpenUrl::new_tab(url));
+                }
+            }
+            Verb::CopyUrl => {
+                if let Some(url) = url {
+                    ctx.copy_text(url.clone());
+                    self.notify(format!("copied {url}"), true);
+                }
+            }
+            Verb::OpenConsole => {
+                if let Some(e) = &env
+                    && let Some(s) = &e.service
+                {
+                    ctx.open_url(egui::OpenUrl::new_tab(s.console_url(&e.key.region)));
+                }
+            }
+            Verb::Burst => {
+                if let (Some(url), Some(e)) = (url, &env) {
+                    self.start_burst(url, e.key.clone());
+                }
+            }
+            Verb::DeployImage => match (self.image_choice.clone(), env) {
+                (Some(reference), Some(env)) => {
+                    let image = if reference.starts_with("sha256:") {
+                        ImageRef::Digest(reference)
+                    } else {
+                        ImageRef::Tag(reference)
+                    };
+                    let action = Action::DeployImage {
+                        image,
+                        resume: false,
+                        wait: true,
+                    };
+                    self.confirm = Some((env, action));
+                }
+                _ => self.notify("Deploy image: choose an image first".into(), false),
+            },
+            other => {
+                if let (Some(action), Some(env)) = (Action::from_verb(other), env) {
+                    if other.spec().confirm {
+                        self.confirm = Some((env, action));
+                    } else {
+                        self.start(env, action);
+                    }
+                }
+            }
+        }
+    }
+
+    fn start(&mut self, env: Environment, action: Action) {
+        self.busy.insert(env.key.clone(), action.label());
+        self.notify(
+            format!("{}: {} started", env.key.name, action.label()),
+            true,
+        );
+        self.worker.send(Command::Act { env, action });
+        self.refresh_due = 0.0;
+    }
+
+    fn start_burst(&mut self, url: String, env: EnvKey) {
+        self.burst.running = true;
+        self.burst.snapshot = None;
+        self.burst.started_at = self.worker.now();
+        self.burst.env = Some(env);
+        self.worker.send(Command::StartBurst(BurstConfig {
+            url,
+            concurrency: self.burst.concurrency,
+            duration: Some(self.burst.seconds),
+            timeout: 20.0,
+            ..BurstConfig::default()
+        }));
+    }
+
+    /// Switches accounts without restarting: a new worker for the new target; the old
+    /// one stops when its command channel closes.
+    fn reconnect(&mut self, ctx: &egui::Context, demo: bool) {
+        let target = super::worker::Target {
+            profile: self.settings.profile(),
+            regions: self.settings.regions(),
+            endpoint_url: None,
+            config_path: self.config_path.clone(),
+            demo: if demo {
+                DemoChoice::Always
+            } else {
+                DemoChoice::WhenNothingConfigured
+            },
+            operation_timeout: None,
+        };
+        let ctx = ctx.clone();
+        self.worker = Worker::spawn(target, move || ctx.request_repaint());
+        self.connection = None;
+        self.connect_error = None;
+        self.inventory = None;
+        self.inventory_at = None;
+        self.problems = ProblemTracker::default();
+        self.refresh_due = 0.0;
+        self.refresh_in_flight = false;
+        self.metrics.clear();
+        self.metrics_error.clear();
+        self.sparklines.clear();
+        self.images.clear();
+        self.timeline.clear();
+        self.busy.clear();
+        self.confirm = None;
+        self.burst = BurstState {
+            concurrency: self.burst.concurrency,
+            seconds: self.burst.seconds,
+            ..BurstState::default()
+        };
+    }
+
+    /// Polls fast only while something is in flight.
+    fn schedule(&mut self, ctx: &egui::Context) {
+        let now = self.worker.now();
+        if self.connection.is_some() && !self.refresh_in_flight && now >= self.refresh_due {
+            self.refresh_in_flight = true;
+            self.worker.send(Command::Refresh);
+            let fast = !self.busy.is_empty()
+                || self.burst.running
+                || self.inventory.as_ref().is_some_and(|i| {
+                    i.environments.iter().any(|e| {
+                        e.service.as_ref().is_some_and(|s| {
+                            s.status == crate::model::ServiceStatus::OperationInProgress
+                        })
+                    })
+                });
+            self.refresh_due = now
+                + if fast {
+                    5.0
+                } else {
+                    self.settings.refresh_seconds.max(5.0)
+                };
+        }
+        // Ages and countdowns tick once a second; new data repaints at once.
+        ctx.request_repaint_after(std::time::Duration::from_secs(1));
+    }
+}

@@ -1,0 +1,41 @@
+//! Settings kept between runs (eframe's storage).
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct Settings {
+    pub profile: String,
+    pub regions: String,
+    pub refresh_seconds: f64,
+    pub window_seconds: f64,
+    pub selected: Option<String>,
+    pub filter: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            profile: String::new(),
+            regions: String::new(),
+            refresh_seconds: 30.0,
+            window_seconds: 3.0 * 3600.0,
+            selected: None,
+            filter: String::new(),
+        }
+    }
+}
+
+impl Settings {
+    pub fn profile(&self) -> Option<String> {
+        Some(self.profile.trim().to_string()).filter(|p| !p.is_empty())
+    }
+
+    pub fn regions(&self) -> Vec<String> {
+        self.regions
+            .split(',')
+            .map(|r| r.trim().to_string())
+            .filter(|r| !r.is_empty())
+            .collect()
+    }
+}

@@ -1,0 +1,379 @@
+//! View models: plain structs each panel draws from, built from the app's state by pure
+//! functions. A panel never reaches into the app, the worker or the backend, so each one can
+//! be drawn in a test from a hand-made view.
+
+use crate::actions::{self, Context, Verb};
+use crate::burst::Snapshot;
+use crate::model::cost::Cost;
+use crate::model::diagnose::ConnectionBudget;
+use crate::model::{
+    EnvKey, EnvMetrics, Environment, Event as TimelineEvent, Image, Power, ServiceStatus,
+    human_duration, short_digest,
+};
+
+/// What a colour means; the theme turns it into a colour.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tone {
+    Ok,
+    Warn,
+    Error,
+    Info,
+    Muted,
+}
+
+/// A state shown as colour and word together.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Badge {
+    pub text: String,
+    pub tone: Tone,
+    pub hover: String,
+}
+
+fn badge(text: &str, tone: Tone, hover: impl Into<String>) -> Badge {
+    Badge {
+        text: text.to_string(),
+        tone,
+        hover: hover.into(),
+    }
+}
+
+/// The environment's state in one word: failing, deploying, waking, running, paused or
+/// unknown, from its service and database together.
+pub fn env_badge(env: &Environment) -> Badge {
+    let service = env.service.as_ref();
+    let db = env.database.as_ref();
+    let failing = service.is_some_and(|s| {
+        matches!(
+            s.status,
+            ServiceStatus::CreateFailed | ServiceStatus::DeleteFailed
+        ) || s
+            .recent_operations
+            .first()
+            .is_some_and(|o| o.status == "FAILED" || o.status.starts_with("ROLLBACK"))
+    });
+    if failing {
+        return badge(
+            "failing",
+            Tone::Error,
+            "the service's last operation failed",
+        );
+    }
+    if let Some(op) = service.and_then(|s| s.operation.as_ref()) {
+        let word = match op.kind.as_str() {
+            "PAUSE_SERVICE" => "pausing",
+            "RESUME_SERVICE" => "waking",
+            _ => "deploying",
+        };
+        return badge(word, Tone::Info, format!("{} in progress", op.kind));
+    }
+    if db.is_some_and(|d| matches!(d.power, Power::Resuming { .. }) || d.status == "starting") {
+        return badge("waking", Tone::Info, "the database is resuming");
+    }
+    let service_paused = service.is_some_and(|s| s.status == ServiceStatus::Paused);
+    let db_asleep = db.is_some_and(|d| matches!(d.power, Power::Paused { .. } | Power::Stopped));
+    if service_paused || (service.is_none() && db_asleep) {
+        return badge("paused", Tone::Muted, "asleep: costs almost nothing");
+    }
+    if db.is_some_and(|d| d.power == Power::Unknown) && service.is_none() {
+        return badge(
+            "unknown",
+            Tone::Warn,
+            "the database's state could not be read",
+        );
+    }
+    if service.is_some_and(|s| s.status == ServiceStatus::Running) {
+        if db_asleep {
+            return badge("running", Tone::Ok, "app running, database paused");
+        }
+        return badge("running", Tone::Ok, "app running");
+    }
+    if db.is_some_and(|d| d.power == Power::Awake) {
+        return badge("running", Tone::Ok, "database awake");
+    }
+    badge("unknown", Tone::Warn, "the state could not be read")
+}
+
+/// The service part's badge.
+pub fn service_badge(env: &Environment) -> Option<Badge> {
+    let s = env.service.as_ref()?;
+    Some(match &s.status {
+        ServiceStatus::Running => badge("running", Tone::Ok, s.status.label()),
+        ServiceStatus::Paused => badge("paused", Tone::Muted, "no instances, no compute cost"),
+        ServiceStatus::OperationInProgress => badge(
+            "busy",
+            Tone::Info,
+            s.operation
+                .as_ref()
+                .map(|o| format!("{} in progress", o.kind))
+                .unwrap_or_else(|| "operation in progress".into()),
+        ),
+        other => badge(other.label(), Tone::Error, other.label()),
+    })
+}
+
+/// The database part's badge.
+pub fn db_badge(env: &Environment, now: f64) -> Option<Badge> {
+    let db = env.database.as_ref()?;
+    Some(match &db.power {
+        Power::Awake => badge(
+            "awake",
+            Tone::Ok,
+            format!("{} ACU", db.capacity.unwrap_or(0.0)),
+        ),
+        Power::Paused { since } => badge(
+            "paused",
+            Tone::Muted,
+            match since {
+                Some(t) => format!("paused for {}", human_duration(now - t)),
+                None => "paused (since before the metrics window)".into(),
+            },
+        ),
+        Power::Resuming { .. } => badge("waking", Tone::Info, "resuming: 15-30 s"),
+        Power::Stopped => badge(
+            "stopped",
+            Tone::Muted,
+            "stopped; AWS starts it after 7 days",
+        ),
+        Power::Transitioning => badge("changing", Tone::Info, db.status.clone()),
+        Power::Unknown => badge("unknown", Tone::Warn, "no recent metric or event tells"),
+    })
+}
+
+/// One row of the environment list.
+#[derive(Clone, Debug)]
+pub struct ListRow<'a> {
+    pub key: EnvKey,
+    /// Set on the first row of an owner's group.
+    pub group: Option<String>,
+    pub name: String,
+    pub badge: Badge,
+    pub summary: String,
+    pub selected: bool,
+    pub busy: bool,
+    pub sparklines: Option<&'a EnvMetrics>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ListView<'a> {
+    pub rows: Vec<ListRow<'a>>,
+    /// Still loading the first inventory.
+    pub loading: bool,
+    /// Environments hidden by the filter.
+    pub hidden: usize,
+}
+
+/// The list, filtered by name or owner, grouped by owner (the inventory's order).
+pub fn list_view<'a>(
+    environments: &'a [Environment],
+    filter: &str,
+    selected: Option<&str>,
+    busy: &dyn Fn(&EnvKey) -> bool,
+    sparklines: &'a std::collections::HashMap<EnvKey, EnvMetrics>,
+    now: f64,
+) -> ListView<'a> {
+    let filter = filter.trim().to_lowercase();
+    let mut rows = Vec::new();
+    let mut hidden = 0;
+    let mut owner: Option<Option<&str>> = None;
+    for env in environments {
+        let matches = filter.is_empty()
+            || env.key.name.to_lowercase().contains(&filter)
+            || env
+                .owner
+                .as_deref()
+                .is_some_and(|o| o.to_lowercase().contains(&filter));
+        if !matches {
+            hidden += 1;
+            continue;
+        }
+        let group = (owner != Some(env.owner.as_deref())).then(|| {
+            owner = Some(env.owner.as_deref());
+            env.owner
+                .as_deref()
+                .map(|o| format!("Owner {o}"))
+                .unwrap_or_else(|| "No owner".into())
+        });
+        let key_text = env.key.to_string();
+        rows.push(ListRow {
+            key: env.key.clone(),
+            group,
+            name: env.key.name.clone(),
+            badge: env_badge(env),
+            summary: env.summary(now),
+            selected: selected == Some(key_text.as_str()),
+            busy: busy(&env.key),
+            sparklines: sparklines.get(&env.key),
+        });
+    }
+    ListView {
+        rows,
+        loading: false,
+        hidden,
+    }
+}
+
+/// The environment's header: what it is, its parts' states, cost and budget, and how old
+/// each figure is.
+#[derive(Clone, Debug)]
+pub struct HeaderView<'a> {
+    pub env: &'a Environment,
+    pub now: f64,
+    pub badge: Badge,
+    pub service: Option<Badge>,
+    pub database: Option<Badge>,
+    pub cost: Option<Cost>,
+    /// What the monthly figure is based on ("the last 3 h").
+    pub cost_basis: String,
+    pub budget: Option<ConnectionBudget>,
+    pub blockers: Vec<String>,
+    /// Seconds since the state was read, and since the graphs' series were.
+    pub state_age: Option<f64>,
+    pub metrics_age: Option<f64>,
+}
+
+/// One action button.
+#[derive(Clone, Debug)]
+pub struct ActionButton {
+    pub verb: Verb,
+    pub label: &'static str,
+    pub tooltip: &'static str,
+    pub shortcut: Option<actions::Shortcut>,
+    pub disabled: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ImageChoice {
+    /// What deploying it means: a tag, or the digest when untagged.
+    pub reference: String,
+    pub text: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct ActionsView {
+    pub buttons: Vec<ActionButton>,
+    pub busy: Option<String>,
+    pub images: Vec<ImageChoice>,
+    pub chosen: Option<String>,
+    pub deploy_disabled: Option<String>,
+}
+
+/// The environment verbs that are buttons in the action bar, in the table's order.
+const BAR: [Verb; 9] = [
+    Verb::WakeEnv,
+    Verb::SleepEnv,
+    Verb::WakeDb,
+    Verb::StopDb,
+    Verb::StartDb,
+    Verb::PauseService,
+    Verb::ResumeService,
+    Verb::Rollback,
+    Verb::OpenConsole,
+];
+
+pub fn actions_view(
+    cx: &Context,
+    busy: Option<String>,
+    images: &[Image],
+    configured: Option<&str>,
+    chosen: Option<String>,
+    now: f64,
+) -> ActionsView {
+    let buttons = actions::TABLE
+        .iter()
+        .filter(|s| BAR.contains(&s.verb))
+        .map(|s| ActionButton {
+            verb: s.verb,
+            label: s.label,
+            tooltip: s.tooltip,
+            shortcut: s.shortcut,
+            disabled: actions::precondition(s.verb, cx)
+                .err()
+                .map(|r| r.to_string()),
+        })
+        .collect();
+    let images = images
+        .iter()
+        .map(|image| {
+            let name = image
+                .tags
+                .first()
+                .cloned()
+                .unwrap_or_else(|| short_digest(&image.digest));
+            let pushed = image
+                .pushed_at
+                .map(|t| format!("{} ago", human_duration(now - t)))
+                .unwrap_or_default();
+            let size = image
+                .size_bytes
+                .map(|b| format!("{:.0} MB", b as f64 / 1e6))
+                .unwrap_or_default();
+            let marker = if Some(image.digest.as_str()) == configured {
+                " (configured)"
+            } else {
+                ""
+            };
+            ImageChoice {
+                reference: image
+                    .tags
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| image.digest.clone()),
+                text: format!(
+                    "{name}{marker}  {pushed}  {size}  {}",
+                    short_digest(&image.digest)
+                ),
+            }
+        })
+        .collect();
+    let deploy_disabled = match actions::precondition(Verb::DeployImage, cx) {
+        Err(r) => Some(r.to_string()),
+        Ok(()) if chosen.is_none() => Some("choose an image first".into()),
+        Ok(()) => None,
+    };
+    ActionsView {
+        buttons,
+        busy,
+        images,
+        chosen,
+        deploy_disabled,
+    }
+}
+
+/// The graphs: one time axis for every series, the timeline's events and a burst.
+#[derive(Clone, Debug)]
+pub struct GraphsView<'a> {
+    pub metrics: Option<&'a EnvMetrics>,
+    pub start: f64,
+    pub end: f64,
+    pub window: f64,
+    pub events: &'a [TimelineEvent],
+    /// The burst's responses per second, scaled to per minute, on the same axis.
+    pub burst: Vec<[f64; 2]>,
+    pub max_connections: Option<f64>,
+    /// The metrics could not be read: why.
+    pub error: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct BurstView<'a> {
+    pub concurrency: u32,
+    pub seconds: f64,
+    pub running: bool,
+    pub snapshot: Option<&'a Snapshot>,
+    pub disabled: Option<String>,
+    pub url: Option<String>,
+}
+
+/// One thing that could not be read, and when it last worked.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Problem {
+    pub what: String,
+    pub since: Option<f64>,
+    pub last_worked: Option<f64>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ProblemsView {
+    pub problems: Vec<Problem>,
+    pub now: f64,
+}
