@@ -270,10 +270,12 @@ fn actions_panel_disables_with_reasons_and_invokes_the_table() {
 #[test]
 fn graphs_panel_has_units_windows_and_asks_for_a_window() {
     let envs = world();
-    let mut m = EnvMetrics::default();
-    m.requests = series(&[10.0, 20.0, 300.0, 20.0]);
-    m.status_5xx = series(&[0.0, 0.0, 40.0, 0.0]);
-    m.capacity = series(&[0.0, 1.0, 2.0, 1.0]);
+    let m = EnvMetrics {
+        requests: series(&[10.0, 20.0, 300.0, 20.0]),
+        status_5xx: series(&[0.0, 0.0, 40.0, 0.0]),
+        capacity: series(&[0.0, 1.0, 2.0, 1.0]),
+        ..EnvMetrics::default()
+    };
     let events = vec![Event {
         time: NOW - 1800.0,
         source: "database",
