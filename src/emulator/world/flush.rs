@@ -9,7 +9,6 @@ impl World {
     /// Writes the minute starting at `minute` for every resource and resets accumulators.
     pub(super) fn flush_minute(&mut self, minute: i64) {
         for i in 0..self.services.len() {
-            let scaling = self.scaling_of(&self.services[i]);
             let s = &mut self.services[i];
             let m = std::mem::take(&mut s.minute);
             s.minute.peak_active = s.active_instances;
@@ -28,8 +27,9 @@ impl World {
             let concurrency = m.peak_concurrency.max(s.concurrency) as f64;
             put(&mut self.metrics, "ActiveInstances", Datum::single(active));
             put(&mut self.metrics, "Concurrency", Datum::single(concurrency));
+            // Busy core-time over what the active instances' vCPUs could give.
             let cpu = if active > 0.0 {
-                (5.0 + 80.0 * concurrency / (active * scaling.max_concurrency as f64)).min(100.0)
+                (m.cpu_busy_ms / (60_000.0 * s.vcpus.max(0.25) * active) * 100.0).clamp(1.0, 100.0)
             } else {
                 0.5
             };
@@ -69,6 +69,12 @@ impl World {
             }
         }
         for i in 0..self.clusters.len() {
+            let peak = self.clusters[i].minute.peak_connections;
+            self.v1_scaling_point(
+                i,
+                minute as f64 + 60.0,
+                peak.max(self.clusters[i].connections),
+            );
             let c = &mut self.clusters[i];
             let m = std::mem::take(&mut c.minute);
             c.minute.peak_connections = c.connections;

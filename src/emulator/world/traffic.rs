@@ -1,7 +1,7 @@
 //! Work arriving from apps: database connections, Data API touches and requests, which
 //! move concurrency, instances, connections and capacity.
 
-use super::cluster::{ClusterStatus, Power};
+use super::cluster::{ClusterStatus, DbMode, Power};
 use super::{Connect, World};
 
 impl World {
@@ -26,7 +26,7 @@ impl World {
         c.connections += 1;
         c.idle_since = None;
         c.minute.peak_connections = c.minute.peak_connections.max(c.connections);
-        self.rescale_cluster(i, t);
+        self.rescale_cluster(i);
         Connect::Connected
     }
 
@@ -48,32 +48,39 @@ impl World {
         }
     }
 
-    pub(super) fn rescale_cluster(&mut self, i: usize, t: f64) {
+    /// v2 follows its load continuously; v1 waits for a scaling point (see below).
+    pub(super) fn rescale_cluster(&mut self, i: usize) {
+        let c = &mut self.clusters[i];
+        if c.power == Power::Awake && c.is_serverless() && !c.is_v1() {
+            c.capacity = c.capacity.max(c.target_capacity());
+        }
+        c.minute.peak_capacity = c.minute.peak_capacity.max(c.capacity);
+    }
+
+    /// v1 scales one step at a scaling point, found about once a minute (reference
+    /// section 1.6: "scaling in about a minute"), when connections press on the limit.
+    pub(super) fn v1_scaling_point(&mut self, i: usize, t: f64, peak_connections: u32) {
         let c = &self.clusters[i];
-        if c.power != Power::Awake || !c.is_serverless() {
+        let DbMode::ServerlessV1 { max, .. } = c.mode else {
+            return;
+        };
+        let from = c.capacity;
+        let pressed = peak_connections as f64 >= 0.9 * c.max_connections() as f64
+            || peak_connections as f64 > from * 20.0;
+        if c.power != Power::Awake || !pressed || from >= max as f64 {
             return;
         }
-        let target = c.target_capacity();
-        if target > c.capacity {
-            let from = c.capacity;
-            let v1 = c.is_v1();
-            self.clusters[i].capacity = target;
-            if v1 {
-                let (a, b) = (from as u32, target as u32);
-                self.add_event(i, false, format!("Scaling DB cluster from {a} capacity units to {b} capacity units for this reason: Autoscaling."), vec!["notification"], t);
-                self.add_event(
-                    i,
-                    false,
-                    format!(
-                        "The DB cluster has scaled from {a} capacity units to {b} capacity units."
-                    ),
-                    vec!["notification"],
-                    t,
-                );
-            }
-        }
-        let c = &mut self.clusters[i];
-        c.minute.peak_capacity = c.minute.peak_capacity.max(c.capacity);
+        let to = (from * 2.0).min(max as f64);
+        self.clusters[i].capacity = to;
+        let (a, b) = (from as u32, to as u32);
+        self.add_event(i, false, format!("Scaling DB cluster from {a} capacity units to {b} capacity units for this reason: Autoscaling."), vec!["notification"], t);
+        self.add_event(
+            i,
+            false,
+            format!("The DB cluster has scaled from {a} capacity units to {b} capacity units."),
+            vec!["notification"],
+            t,
+        );
     }
 
     // ---- traffic -------------------------------------------------------------------------
@@ -83,7 +90,7 @@ impl World {
         let s = &mut self.services[i];
         s.concurrency += 1;
         s.last_request_at = t;
-        s.rescale(&scaling);
+        s.rescale(&scaling, t);
     }
 
     pub fn request_finished(&mut self, i: usize, t: f64, status: u16, latency_ms: f64) {
@@ -91,7 +98,7 @@ impl World {
         let s = &mut self.services[i];
         s.concurrency = s.concurrency.saturating_sub(1);
         s.last_request_at = t;
-        s.rescale(&scaling);
+        s.rescale(&scaling, t);
         if status == 0 {
             // The client went away before an answer: nothing for the metrics.
             return;

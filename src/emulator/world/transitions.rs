@@ -7,12 +7,17 @@ use super::service::{self, OperationStatus, PendingWork, Service, ServiceStatus,
 
 impl World {
     pub(super) fn service_transitions(&mut self, i: usize, t: f64) {
+        let scaling = self.scaling_of(&self.services[i]);
         let s = &mut self.services[i];
         if s.active_instances > 0
             && s.concurrency == 0
             && s.last_request_at + service::IDLE_BEFORE_INACTIVE <= t
         {
             s.active_instances = 0;
+            s.ready_instances = scaling.min_size;
+        }
+        if s.scale_out_at.is_some_and(|at| at <= t) {
+            s.scaled_out(&scaling);
         }
         let Some(work) = s.pending.clone().filter(|w| w.ends_at <= t) else {
             return;
