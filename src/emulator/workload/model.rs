@@ -14,7 +14,7 @@ pub const PAGE_MS: f64 = 7.0;
 /// DEBUG keeps every query, renders templates in debug mode: pages cost more.
 pub const DEBUG_FACTOR: f64 = 1.6;
 /// Django's technical 500 page (traceback, settings, request) against a DEBUG page.
-pub const DEBUG_ERROR_FACTOR: f64 = 10.0;
+pub const DEBUG_ERROR_FACTOR: f64 = 4.0;
 /// A plain 500 page without DEBUG: the failed connect and a short template.
 pub const PLAIN_ERROR_MS: f64 = 2.0;
 /// Extra cost when many threads of one process contend for its interpreter lock
@@ -139,6 +139,6 @@ mod tests {
     fn debug_error_pages_are_few_but_expensive() {
         let s = steady(&runserver(), 1.0, 97, 53, f64::INFINITY);
         let share = s.errors_per_second / s.rps;
-        assert!(share > 0.02 && share < 0.08, "{share}");
+        assert!(share > 0.02 && share < 0.15, "{share}");
     }
 }
