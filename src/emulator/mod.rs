@@ -12,6 +12,7 @@ pub mod seed;
 pub mod shapes;
 pub mod workload;
 pub mod world;
+pub mod world_file;
 
 use crate::clock::Clock;
 use axum::body::Bytes;

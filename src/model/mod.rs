@@ -274,14 +274,23 @@ pub struct DatabaseState {
 }
 
 impl DatabaseState {
-    /// PostgreSQL's max_connections, estimated from capacity (reference section 8; no API
+    /// PostgreSQL's max_connections by AWS's defaults (see [`max_connections`]; no API
     /// returns it, and asking the database would wake it).
     pub fn max_connections_estimate(&self) -> u32 {
-        max_connections_estimate(&self.mode, self.capacity)
+        max_connections(&self.mode, self.capacity)
     }
 }
 
-pub fn max_connections_estimate(mode: &DbMode, capacity: Option<f64>) -> u32 {
+/// PostgreSQL's default max_connections for an Aurora cluster: the one rule both the
+/// emulator (which enforces it) and the UI and CLI (which show it) use.
+///
+/// - v2: fixed by MaxCapacity (reference/aws.md section 8's table, interpolated), capped
+///   at 2,000 when MinCapacity is 0 or 0.5.
+/// - v1: follows the current capacity (`current_acu`; the minimum while paused or unknown),
+///   by AWS's v1 table for PostgreSQL's capacity steps (2 ACU 90, 4 ACU 180, 8 ACU 270,
+///   16 ACU 1,000, then 2,000 to 5,000; recalled from AWS's v1 guide, not re-verified).
+/// - provisioned: LEAST(memory / 9531392, 5000) by instance class.
+pub fn max_connections(mode: &DbMode, current_acu: Option<f64>) -> u32 {
     match mode {
         DbMode::ServerlessV2 {
             min_acu, max_acu, ..
@@ -310,8 +319,25 @@ pub fn max_connections_estimate(mode: &DbMode, capacity: Option<f64>) -> u32 {
             n as u32
         }
         DbMode::ServerlessV1 { min_acu, .. } => {
-            let acu = capacity.filter(|c| *c > 0.0).unwrap_or(*min_acu as f64);
-            ((acu * 2.0 * 1024.0 * 1024.0 * 1024.0 / 9_531_392.0) as u32).min(5000)
+            let acu = current_acu
+                .filter(|c| *c > 0.0)
+                .unwrap_or(*min_acu as f64)
+                .max(*min_acu as f64);
+            let steps = [
+                (2.0, 90),
+                (4.0, 180),
+                (8.0, 270),
+                (16.0, 1000),
+                (32.0, 2000),
+                (64.0, 3000),
+                (192.0, 4000),
+                (384.0, 5000),
+            ];
+            steps
+                .iter()
+                .rev()
+                .find(|(at, _)| acu >= *at)
+                .map_or(90, |(_, n)| *n)
         }
         DbMode::Provisioned { instance_class } => match instance_class.as_str() {
             "db.t3.medium" => 420,

@@ -104,40 +104,41 @@ impl Cluster {
         matches!(self.power, Power::Paused { .. })
     }
 
-    /// PostgreSQL's max_connections: fixed by MaxCapacity for v2 (section 8's table, capped
-    /// at 2,000 with MinCapacity 0 or 0.5), by current capacity for v1 (an estimate).
+    /// PostgreSQL's max_connections: a parameter-group value if the world sets one,
+    /// otherwise AWS's default, by the same function the UI and CLI show.
     pub fn max_connections(&self) -> u32 {
         if let Some(n) = self.max_connections_override {
             return n;
         }
+        crate::model::max_connections(&self.model_mode(), Some(self.capacity))
+    }
+
+    /// This cluster's mode as the domain model describes it.
+    pub fn model_mode(&self) -> crate::model::DbMode {
+        use crate::model::DbMode as M;
         match &self.mode {
-            DbMode::ServerlessV2 { min, max, .. } => {
-                let table = [
-                    (1.0, 189.0),
-                    (4.0, 823.0),
-                    (8.0, 1669.0),
-                    (16.0, 3360.0),
-                    (32.0, 5000.0),
-                ];
-                let n = interpolate(&table, *max);
-                let n = if *min <= 0.5 { n.min(2000.0) } else { n };
-                n as u32
-            }
-            DbMode::ServerlessV1 { min, .. } => {
-                let acu = if self.capacity > 0.0 {
-                    self.capacity
-                } else {
-                    *min as f64
-                };
-                // ~2 GiB per ACU through PostgreSQL's formula (reference section 8).
-                ((acu * 2.0 * 1024.0 * 1024.0 * 1024.0 / 9_531_392.0) as u32).min(5000)
-            }
-            DbMode::Provisioned { instance_class } => match instance_class.as_str() {
-                "db.t3.medium" => 420,
-                "db.t4g.medium" => 405,
-                "db.r6g.large" => 1722,
-                "db.r5.large" => 1600,
-                _ => 5000,
+            DbMode::ServerlessV2 {
+                min,
+                max,
+                seconds_until_auto_pause,
+            } => M::ServerlessV2 {
+                min_acu: *min,
+                max_acu: *max,
+                seconds_until_auto_pause: (*min == 0.0).then_some(*seconds_until_auto_pause),
+            },
+            DbMode::ServerlessV1 {
+                min,
+                max,
+                auto_pause,
+                seconds_until_auto_pause,
+            } => M::ServerlessV1 {
+                min_acu: *min,
+                max_acu: *max,
+                auto_pause: *auto_pause,
+                seconds_until_auto_pause: Some(*seconds_until_auto_pause),
+            },
+            DbMode::Provisioned { instance_class } => M::Provisioned {
+                instance_class: instance_class.clone(),
             },
         }
     }
@@ -220,23 +221,6 @@ impl Cluster {
             _ => 0.0,
         }
     }
-}
-
-fn interpolate(table: &[(f64, f64)], x: f64) -> f64 {
-    let (first, last) = (table[0], table[table.len() - 1]);
-    if x <= first.0 {
-        return first.1 * x.max(0.5) / first.0;
-    }
-    if x >= last.0 {
-        return last.1;
-    }
-    for pair in table.windows(2) {
-        let ((x0, y0), (x1, y1)) = (pair[0], pair[1]);
-        if x <= x1 {
-            return y0 + (y1 - y0) * (x - x0) / (x1 - x0);
-        }
-    }
-    last.1
 }
 
 #[cfg(test)]

@@ -108,15 +108,43 @@ pub struct AutoScaling {
     pub is_default: bool,
 }
 
-/// How the app inside the service uses database connections.
+/// The app server inside the service, which decides how threads, CPU and database
+/// connections relate (src/emulator/workload/model.rs has the costs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AppServer {
-    /// Django's runserver, as the seed ran it: a thread per client connection, each
-    /// holding its own database connection (conn_max_age keeps it after the request).
+    /// Django's runserver, as the seed ran it: one process (one interpreter lock), a
+    /// thread per client connection, each thread with its own database connection.
     ThreadPerConnection,
-    /// gunicorn with a bounded pool of `workers` (workers x threads) per instance;
-    /// requests beyond it queue instead of opening connections.
-    BoundedWorkers { workers: u32 },
+    /// gunicorn with `workers` processes of `threads` threads per instance: requests
+    /// beyond workers x threads wait for a free thread instead of opening connections.
+    Gunicorn { workers: u32, threads: u32 },
+}
+
+impl AppServer {
+    /// Interpreter processes per instance (each runs on at most one core at a time).
+    pub fn processes(self) -> u32 {
+        match self {
+            AppServer::ThreadPerConnection => 1,
+            AppServer::Gunicorn { workers, .. } => workers.max(1),
+        }
+    }
+
+    /// Threads per instance, where the server bounds them.
+    pub fn thread_limit(self) -> Option<u32> {
+        match self {
+            AppServer::ThreadPerConnection => None,
+            AppServer::Gunicorn { workers, threads } => Some(workers.max(1) * threads.max(1)),
+        }
+    }
+}
+
+/// Django settings that change what a request costs and how long connections live.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AppSettings {
+    pub server: AppServer,
+    pub debug: bool,
+    /// Django's CONN_MAX_AGE in seconds: 0 closes the connection after each request.
+    pub conn_max_age: u32,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -128,6 +156,8 @@ pub struct ServiceMinute {
     pub latency_ms: Datum,
     pub peak_concurrency: u32,
     pub peak_active: u32,
+    /// Core-milliseconds of CPU the app used this minute.
+    pub cpu_busy_ms: f64,
 }
 
 #[derive(Clone, Debug)]
@@ -147,7 +177,9 @@ pub struct Service {
     pub pending: Option<PendingWork>,
     pub created_at: f64,
     pub updated_at: f64,
-    pub app_server: AppServer,
+    pub app: AppSettings,
+    /// vCPUs per instance (App Runner's InstanceConfiguration.Cpu).
+    pub vcpus: f64,
     pub cluster: Option<String>,
     /// The digest actually running (App Runner exposes no API for it; kept for the demo).
     pub deployed_digest: Option<String>,
@@ -155,6 +187,12 @@ pub struct Service {
     pub fail_next_deploy: bool,
     pub concurrency: u32,
     pub active_instances: u32,
+    /// Instances started and able to take requests (at least MinSize while running).
+    pub ready_instances: u32,
+    /// Instances the current concurrency needs.
+    pub wanted_instances: u32,
+    /// When the instances being started will take requests.
+    pub scale_out_at: Option<f64>,
     pub last_request_at: f64,
     pub minute: ServiceMinute,
 }
@@ -162,6 +200,10 @@ pub struct Service {
 /// Seconds without requests before an instance stops counting as active
 /// (unverified on AWS; the seed's graphs suggest a minute or two).
 pub const IDLE_BEFORE_INACTIVE: f64 = 60.0;
+
+/// Seconds a new instance takes to start taking requests when concurrency outgrows the
+/// ready ones (unverified on AWS; emulated seconds, so `--speed` compresses it).
+pub const SCALE_OUT_SECONDS: f64 = 20.0;
 
 impl Service {
     pub fn url(&self) -> String {
@@ -199,27 +241,47 @@ impl Service {
         }
     }
 
-    /// Active instances for the current concurrency: ceil(concurrency / MaxConcurrency),
-    /// capped by MaxSize; idle instances stay active until IDLE_BEFORE_INACTIVE passes.
-    pub fn rescale(&mut self, scaling: &AutoScaling) {
+    /// Instances follow concurrency: ceil(concurrency / MaxConcurrency) capped by MaxSize.
+    /// Ready instances become active at once; more take SCALE_OUT_SECONDS to start.
+    /// Idle instances stay active until IDLE_BEFORE_INACTIVE passes.
+    pub fn rescale(&mut self, scaling: &AutoScaling, t: f64) {
+        let max_size = scaling.max_size.max(1);
         let needed = self
             .concurrency
             .div_ceil(scaling.max_concurrency.max(1))
-            .min(scaling.max_size);
-        if needed > self.active_instances || self.concurrency > 0 {
-            self.active_instances = needed.max(1).min(scaling.max_size.max(1));
+            .min(max_size);
+        self.ready_instances = self.ready_instances.max(scaling.min_size.min(max_size));
+        self.wanted_instances = needed;
+        if needed > self.ready_instances && self.scale_out_at.is_none() {
+            self.scale_out_at = Some(t + SCALE_OUT_SECONDS);
+        }
+        if self.concurrency > 0 {
+            self.active_instances = needed.max(1).min(self.ready_instances.max(1));
         }
         self.minute.peak_active = self.minute.peak_active.max(self.active_instances);
         self.minute.peak_concurrency = self.minute.peak_concurrency.max(self.concurrency);
+    }
+
+    /// Instances finished starting: they take their share of the requests.
+    pub fn scaled_out(&mut self, scaling: &AutoScaling) {
+        self.scale_out_at = None;
+        self.ready_instances = self
+            .ready_instances
+            .max(self.wanted_instances)
+            .min(scaling.max_size.max(1));
+        if self.concurrency > 0 {
+            self.active_instances = self.wanted_instances.max(1).min(self.ready_instances);
+        }
+        self.minute.peak_active = self.minute.peak_active.max(self.active_instances);
     }
 
     pub fn next_transition(&self) -> Option<f64> {
         let work = self.pending.as_ref().map(|p| p.ends_at);
         let idle = (self.active_instances > 0 && self.concurrency == 0)
             .then_some(self.last_request_at + IDLE_BEFORE_INACTIVE);
-        match (work, idle) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [work, idle, self.scale_out_at]
+            .into_iter()
+            .flatten()
+            .reduce(f64::min)
     }
 }
