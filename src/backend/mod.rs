@@ -2,10 +2,15 @@
 //! as the embedded emulator), reads their state and acts on them. SDK types become model
 //! types here and nowhere else.
 
+mod apprunner;
+mod aurora;
 pub mod aws;
 pub mod config;
 pub mod convert;
 pub mod discovery;
+mod ecr;
+mod environment;
+mod inventory;
 pub mod live_state;
 pub mod metrics;
 pub mod server_clock;

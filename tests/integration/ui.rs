@@ -71,10 +71,12 @@ async fn select_wake_deploy_refuse_and_burst() {
     });
     assert!(has_label(&h, "demo region"), "the demo marker is visible");
 
-    // Select dave: its database is paused.
+    // Select dave: its database is paused. Let the first answers settle the layout.
+    h.run_steps(4);
     h.get_by_label("dave").click();
     step_until(&mut h, &emu, 0.0, "dave's details", |h| {
-        has_label(h, "db paused")
+        h.state().settings.selected.as_deref() == Some("us-east-1/dave")
+            && has_label(h, "db paused")
     });
 
     // A refused action: dave's database can't be "woken" by Resume (service running).
@@ -84,7 +86,13 @@ async fn select_wake_deploy_refuse_and_burst() {
         "Resume is disabled while the service runs"
     );
 
-    // Wake the database and see the state change.
+    // Wake the database and see the state change, once dave's figures have arrived (the
+    // layout stays put from then on).
+    step_until(&mut h, &emu, 0.0, "dave's cost and graphs", |h| {
+        has_label(h, "Requests per minute")
+            && h.query_all_by_label_contains("/month at").next().is_some()
+    });
+    h.run_steps(2);
     h.get_by_label("Wake database").click();
     step_until(&mut h, &emu, 5.0, "the wake to finish", |h| {
         h.state()
@@ -167,9 +175,11 @@ async fn desktop_app_reads_the_servers_clock_days_ahead_and_behind() {
         step_until(&mut h, &emu, 0.0, "the environment list", |h| {
             has_label(h, "dave")
         });
+        h.run_steps(4);
         h.get_by_label("dave").click();
         step_until(&mut h, &emu, 0.0, "dave's paused database", |h| {
-            has_label(h, "db paused")
+            h.state().settings.selected.as_deref() == Some("us-east-1/dave")
+                && has_label(h, "db paused")
         });
         assert!(
             (h.state().now() - start).abs() < 60.0,

@@ -104,19 +104,25 @@ pub fn show(ui: &mut Ui, view: &HeaderView) {
                     }
                 });
             }
-            if let Some(cost) = &view.cost {
-                ui.label(RichText::new("Cost").strong());
-                ui.label(format!(
-                    "${:.3}/h now; ${:.0}/month at {}; pausing saves ${:.0}/month",
-                    cost.per_hour_now,
-                    cost.per_month_at_recent_usage,
-                    view.cost_basis,
-                    cost.saved_per_month()
-                ))
-                .on_hover_text(format!(
-                    "us-east-1 list prices; never paused it would cost ${:.0}/month",
-                    cost.per_month_never_paused
-                ));
+            // Always a row, so the action bar below never moves when the figures arrive.
+            ui.label(RichText::new("Cost").strong());
+            match &view.cost {
+                Some(cost) => {
+                    ui.label(format!(
+                        "${:.3}/h now; ${:.0}/month at {}; pausing saves ${:.0}/month",
+                        cost.per_hour_now,
+                        cost.per_month_at_recent_usage,
+                        view.cost_basis,
+                        cost.saved_per_month()
+                    ))
+                    .on_hover_text(format!(
+                        "us-east-1 list prices; never paused it would cost ${:.0}/month",
+                        cost.per_month_never_paused
+                    ));
+                }
+                None => {
+                    ui.label(RichText::new("reading usage...").color(theme::MUTED));
+                }
             }
             ui.end_row();
         });
