@@ -1,13 +1,12 @@
 //! App Runner, the compute kind of the seed project: listing and describing services,
 //! pausing, resuming, deploying and rolling back, and waiting for its operations.
 
-use super::aws::{AwsBackend, FAN_OUT, RegionClients};
+use super::aws::{AwsBackend, RegionClients};
 use super::convert;
 use super::discovery::PREVIOUS_IMAGE_TAG;
 use super::{ActionReport, BackendError, ImageRef, Step};
 use crate::model::{Environment, ServiceState, ServiceStatus, Time};
 use aws_sdk_apprunner::types::{ImageRepository, SourceConfiguration, Tag};
-use futures_util::stream::{self, StreamExt};
 use std::sync::PoisonError;
 
 impl AwsBackend {
@@ -21,7 +20,9 @@ impl AwsBackend {
         )>,
         BackendError,
     > {
-        let mut summaries = Vec::new();
+        // ListServices carries no tags: each page's services' tags are asked for while the
+        // next page loads (pages come 20 at a time, one after the other).
+        let mut tag_reads = Vec::new();
         let mut pages = r
             .apprunner
             .list_services()
@@ -30,39 +31,39 @@ impl AwsBackend {
             .send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| self.err("listing App Runner services", e))?;
-            summaries.extend(page.service_summary_list().iter().cloned());
+            for summary in page.service_summary_list().iter().cloned() {
+                let client = r.apprunner.clone();
+                let arn = summary.service_arn().unwrap_or_default().to_string();
+                let read = tokio::spawn(async move {
+                    client
+                        .list_tags_for_resource()
+                        .resource_arn(arn)
+                        .send()
+                        .await
+                });
+                tag_reads.push((summary, read));
+            }
         }
-        // ListServices carries no tags: ask for each service's, concurrently.
-        let tagged: Vec<Result<_, BackendError>> = stream::iter(summaries)
-            .map(|s| async move {
-                let arn = s.service_arn().unwrap_or_default().to_string();
-                let tags = r
-                    .apprunner
-                    .list_tags_for_resource()
-                    .resource_arn(&arn)
-                    .send()
-                    .await
-                    .map_err(|e| self.err("reading App Runner tags", e))?;
-                let tags = tags
-                    .tags()
-                    .iter()
-                    .filter_map(|t| {
-                        Some((t.key()?.to_string(), t.value().unwrap_or("").to_string()))
-                    })
-                    .collect();
-                Ok((s, tags))
-            })
-            .buffered(FAN_OUT)
-            .collect()
-            .await;
-        tagged.into_iter().collect()
+        let mut tagged = Vec::with_capacity(tag_reads.len());
+        for (summary, read) in tag_reads {
+            let answer = read
+                .await
+                .map_err(|e| BackendError::Other(format!("reading App Runner tags: {e}")))?
+                .map_err(|e| self.err("reading App Runner tags", e))?;
+            let tags = answer
+                .tags()
+                .iter()
+                .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or("").to_string())))
+                .collect();
+            tagged.push((summary, tags));
+        }
+        Ok(tagged)
     }
 
     pub(super) async fn describe_service(
         &self,
         r: &RegionClients,
         arn: &str,
-        tags: Vec<(String, String)>,
     ) -> Result<ServiceState, BackendError> {
         let (described, operations) = tokio::join!(
             r.apprunner.describe_service().service_arn(arn).send(),
@@ -112,7 +113,8 @@ impl AwsBackend {
             }
             None => None,
         };
-        Ok(convert::service(service, scaling, operations, tags))
+        // Tags come from the listing; the caller sets them.
+        Ok(convert::service(service, scaling, operations, Vec::new()))
     }
 
     pub(super) fn service_of<'a>(

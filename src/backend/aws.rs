@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// How many calls run at once against one region.
-pub const FAN_OUT: usize = 32;
+pub const FAN_OUT: usize = 64;
 
 #[derive(Clone, Debug, Default)]
 pub struct ConnectOptions {
@@ -52,6 +52,11 @@ pub struct AwsBackend {
     /// Auto scaling configuration revisions are immutable: each ARN is read once, and
     /// concurrent first reads share one call.
     pub(super) scaling_cache: ScalingCache,
+    /// Each region's environments as the last refresh found them: the next refresh reads
+    /// their details and metrics in the same wave as the listings.
+    pub(super) previous: Arc<Mutex<HashMap<String, Vec<crate::model::Environment>>>>,
+    /// Databases' two-week capacity history by cluster ARN, with when it was read.
+    pub(super) older_capacity: Arc<Mutex<HashMap<String, (f64, crate::model::MetricSeries)>>>,
 }
 
 type ScalingCache = Arc<Mutex<HashMap<String, Arc<tokio::sync::OnceCell<Option<Scaling>>>>>>;
@@ -151,6 +156,8 @@ impl AwsBackend {
             waits,
             http,
             scaling_cache: Arc::default(),
+            previous: Arc::default(),
+            older_capacity: Arc::default(),
         };
         if sync_clock {
             backend.sync_clock().await;

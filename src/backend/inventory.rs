@@ -8,9 +8,18 @@ use super::discovery::{self, Pairing, Resource};
 use super::live_state::{apply_capacity_history, apply_live_state, image_state};
 use super::metrics;
 use super::{BackendError, ImageRef, Inventory};
-use crate::model::{EnvMetrics, Environment, Event, Image, Power, ServiceState, Time};
+use crate::model::{
+    EnvMetrics, Environment, Event, Image, MetricSeries, Power, ServiceState, Time,
+};
 use futures_util::stream::{self, StreamExt};
 use std::collections::HashMap;
+use std::sync::PoisonError;
+
+/// The ECR repository a service runs its image from.
+fn repository_of(s: &ServiceState) -> Option<String> {
+    let (uri, _) = ImageRef::parse_identifier(s.image_identifier.as_deref()?)?;
+    Some(uri.rsplit('/').next().unwrap_or(&uri).to_string())
+}
 
 impl AwsBackend {
     /// Every environment in every region, read concurrently; a failing region or service
@@ -47,16 +56,37 @@ impl AwsBackend {
         Ok(inventory)
     }
 
+    /// One region. A refresh costs as few round trips as the APIs allow: everything the
+    /// previous refresh found (its services' details, their images, their metrics) is read
+    /// again in the same wave as the listings, so only new services wait for the listing;
+    /// what the listings no longer show is dropped.
     pub(super) async fn region_inventory(
         &self,
         r: &RegionClients,
         first: bool,
     ) -> Result<Inventory, BackendError> {
         let mut problems = Vec::new();
-        let (services, clusters, events) = tokio::join!(
+        let previous = self.previous_environments(&r.region);
+        let now = self.clock.now();
+        let window = (now - 1800.0, now);
+        let known_arns: Vec<String> = previous
+            .iter()
+            .filter_map(|e| e.service.as_ref().map(|s| s.arn.clone()))
+            .collect();
+        let mut known_repos: Vec<String> = previous
+            .iter()
+            .filter_map(|e| e.image.as_ref().map(|i| i.repository.clone()))
+            .collect();
+        known_repos.sort();
+        known_repos.dedup();
+        let previous_refs: Vec<&Environment> = previous.iter().collect();
+        let (services, clusters, events, prefetched, prefetched_images, prefetched_metrics) = tokio::join!(
             self.list_services(r),
             self.list_clusters(r),
-            self.recent_rds_events(r, 24.0 * 3600.0)
+            self.recent_rds_events(r, 24.0 * 3600.0),
+            self.describe_services(r, &known_arns),
+            self.images_of(r, &known_repos),
+            metrics::fetch(&r.cloudwatch, &previous_refs, window.0, window.1, 60),
         );
         let services = match services {
             Ok(s) => s,
@@ -106,44 +136,56 @@ impl AwsBackend {
             Vec::new()
         });
 
-        // Service details, with a bounded fan-out.
+        // Details: what was prefetched, and the new services' now (concurrently).
+        let mut prefetched = prefetched;
         let detailed: Vec<Result<(Pairing, Option<ServiceState>), BackendError>> =
             stream::iter(pairings)
-                .map(|p| async {
-                    let state = match &p.service {
-                        Some(name) => {
-                            let arn = services
-                                .iter()
-                                .find(|(s, _)| s.service_name() == Some(name.as_str()))
-                                .and_then(|(s, _)| s.service_arn())
-                                .unwrap_or_default()
-                                .to_string();
-                            let tags = services
-                                .iter()
-                                .find(|(s, _)| s.service_name() == Some(name.as_str()))
-                                .map(|(_, t)| t.clone())
-                                .unwrap_or_default();
-                            Some(self.describe_service(r, &arn, tags).await?)
-                        }
-                        None => None,
-                    };
-                    Ok((p, state))
+                .map(|p| {
+                    let listed = p.service.as_ref().and_then(|name| {
+                        services
+                            .iter()
+                            .find(|(s, _)| s.service_name() == Some(name.as_str()))
+                    });
+                    let ready = listed
+                        .and_then(|(s, _)| s.service_arn())
+                        .and_then(|arn| prefetched.remove(arn));
+                    async move {
+                        let Some((summary, tags)) = listed else {
+                            return Ok((p, None));
+                        };
+                        let arn = summary.service_arn().unwrap_or_default();
+                        let mut state = match ready {
+                            Some(Ok(state)) => state,
+                            // Described again when the prefetch failed or it is new.
+                            _ => self.describe_service(r, arn).await?,
+                        };
+                        state.tags = tags.clone();
+                        Ok((p, Some(state)))
+                    }
                 })
                 .buffered(FAN_OUT)
                 .collect()
                 .await;
 
-        let mut environments = Vec::new();
-        let mut repo_images: HashMap<String, Result<Vec<Image>, String>> = HashMap::new();
+        let mut found = Vec::new();
         for d in detailed {
-            let (p, service) = match d {
-                Ok(x) => x,
+            match d {
+                Ok(x) => found.push(x),
                 Err(e @ BackendError::Credentials { .. }) => return Err(e),
-                Err(e) => {
-                    problems.push(format!("{}: {e}", r.region));
-                    continue;
-                }
-            };
+                Err(e) => problems.push(format!("{}: {e}", r.region)),
+            }
+        }
+        // Images: the prefetched repositories, and the new ones now (concurrently).
+        let mut repo_images = prefetched_images;
+        let wanted: Vec<String> = found
+            .iter()
+            .filter_map(|(_, s)| repository_of(s.as_ref()?))
+            .filter(|repo| !repo_images.contains_key(repo))
+            .collect();
+        repo_images.extend(self.images_of(r, &wanted).await);
+
+        let mut environments = Vec::new();
+        for (p, service) in found {
             let database = p.cluster.as_ref().and_then(|id| {
                 let c = clusters
                     .iter()
@@ -163,19 +205,13 @@ impl AwsBackend {
                 .and_then(ImageRef::parse_identifier)
             {
                 let repository = uri.rsplit('/').next().unwrap_or(&uri).to_string();
-                if !repo_images.contains_key(&repository) {
-                    let images = self
-                        .images_in(r, &repository)
-                        .await
-                        .map_err(|e| e.to_string());
-                    repo_images.insert(repository.clone(), images);
-                }
-                let images = match &repo_images[&repository] {
-                    Ok(images) => images.as_slice(),
-                    Err(e) => {
+                let images = match repo_images.get(&repository) {
+                    Some(Ok(images)) => images.as_slice(),
+                    Some(Err(e)) => {
                         problems.push(format!("{}: ECR {repository}: {e}", r.region));
                         &[]
                     }
+                    None => &[],
                 };
                 image = Some(image_state(
                     &repository,
@@ -194,30 +230,111 @@ impl AwsBackend {
             });
         }
 
-        // Live numbers and the paused state, from the last 30 minutes of metrics.
-        let now = self.clock.now();
-        let refs: Vec<&Environment> = environments.iter().collect();
-        match metrics::fetch(&r.cloudwatch, &refs, now - 1800.0, now, 60).await {
-            Ok(all) => {
-                for (env, m) in environments.iter_mut().zip(all) {
-                    apply_live_state(env, &m, &events, now);
+        // Live numbers and the paused state, from the last 30 minutes of metrics: the
+        // prefetched series where the environment kept its parts, the rest now.
+        let same_parts = |a: &Environment, b: &Environment| {
+            a.service.as_ref().map(|s| &s.id) == b.service.as_ref().map(|s| &s.id)
+                && a.database.as_ref().map(|d| &d.id) == b.database.as_ref().map(|d| &d.id)
+        };
+        let mut series: Vec<Option<EnvMetrics>> = match prefetched_metrics {
+            Ok(all) => environments
+                .iter()
+                .map(|env| {
+                    previous
+                        .iter()
+                        .zip(all.iter())
+                        .find(|(p, _)| p.key == env.key && same_parts(p, env))
+                        .map(|(_, m)| m.clone())
+                })
+                .collect(),
+            Err(_) => vec![None; environments.len()],
+        };
+        let missing: Vec<usize> = (0..environments.len())
+            .filter(|&i| series[i].is_none())
+            .collect();
+        let mut metrics_error = None;
+        if !missing.is_empty() {
+            let refs: Vec<&Environment> = missing.iter().map(|&i| &environments[i]).collect();
+            match metrics::fetch(&r.cloudwatch, &refs, window.0, window.1, 60).await {
+                Ok(all) => {
+                    for (i, m) in missing.into_iter().zip(all) {
+                        series[i] = Some(m);
+                    }
                 }
-                if let Err(e) = self.apply_older_capacity(r, &mut environments, now).await {
-                    problems.push(format!("{}: CloudWatch (older capacity): {e}", r.region));
-                }
-            }
-            Err(e @ BackendError::Credentials { .. }) => return Err(e),
-            Err(e) => {
-                problems.push(format!("{}: CloudWatch: {e}", r.region));
-                for env in environments.iter_mut() {
-                    apply_live_state(env, &EnvMetrics::default(), &events, now);
-                }
+                Err(e @ BackendError::Credentials { .. }) => return Err(e),
+                Err(e) => metrics_error = Some(e),
             }
         }
+        if let Some(e) = &metrics_error {
+            problems.push(format!("{}: CloudWatch: {e}", r.region));
+        }
+        for (env, m) in environments.iter_mut().zip(&series) {
+            apply_live_state(
+                env,
+                m.as_ref().unwrap_or(&EnvMetrics::default()),
+                &events,
+                now,
+            );
+        }
+        if metrics_error.is_none()
+            && let Err(e) = self.apply_older_capacity(r, &mut environments, now).await
+        {
+            problems.push(format!("{}: CloudWatch (older capacity): {e}", r.region));
+        }
+        self.remember_environments(&r.region, &environments);
         Ok(Inventory {
             environments,
             problems,
         })
+    }
+
+    /// What the last refresh of `region` found (empty before the first).
+    fn previous_environments(&self, region: &str) -> Vec<Environment> {
+        self.previous
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(region)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    fn remember_environments(&self, region: &str, environments: &[Environment]) {
+        self.previous
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(region.to_string(), environments.to_vec());
+    }
+
+    /// Several services' details at once, by ARN.
+    async fn describe_services(
+        &self,
+        r: &RegionClients,
+        arns: &[String],
+    ) -> HashMap<String, Result<ServiceState, BackendError>> {
+        stream::iter(arns.to_vec())
+            .map(|arn| async move {
+                let state = self.describe_service(r, &arn).await;
+                (arn, state)
+            })
+            .buffer_unordered(FAN_OUT)
+            .collect()
+            .await
+    }
+
+    /// Several repositories' images at once.
+    async fn images_of(
+        &self,
+        r: &RegionClients,
+        repositories: &[String],
+    ) -> HashMap<String, Result<Vec<Image>, String>> {
+        stream::iter(repositories.to_vec())
+            .map(|repo| async move {
+                let images = self.images_in(r, &repo).await.map_err(|e| e.to_string());
+                (repo, images)
+            })
+            .buffer_unordered(FAN_OUT)
+            .collect()
+            .await
     }
 
     /// A database whose state the window could not tell (no recent point, no pause event)
@@ -242,12 +359,52 @@ impl AwsBackend {
         if undecided.is_empty() {
             return Ok(());
         }
-        let refs: Vec<&Environment> = undecided.iter().map(|&i| &environments[i]).collect();
-        let start = now - 14.0 * 86400.0;
-        let history = metrics::fetch_capacity(&r.cloudwatch, &refs, start, now, PERIOD).await?;
-        for (i, series) in undecided.into_iter().zip(history) {
-            if let Some(db) = &mut environments[i].database {
-                apply_capacity_history(db, &series, PERIOD as f64);
+        // Hourly points change once an hour: a history read in the last 10 minutes is
+        // reused, so a refresh every 30 s does not pay this round trip each time.
+        let key = |e: &Environment| {
+            e.database
+                .as_ref()
+                .map(|d| d.arn.clone())
+                .unwrap_or_default()
+        };
+        let cached: HashMap<String, MetricSeries> = {
+            let cache = self
+                .older_capacity
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            undecided
+                .iter()
+                .filter_map(|&i| {
+                    let k = key(&environments[i]);
+                    let (at, series) = cache.get(&k)?;
+                    (now - at < 600.0).then(|| (k, series.clone()))
+                })
+                .collect()
+        };
+        let to_read: Vec<usize> = undecided
+            .iter()
+            .copied()
+            .filter(|&i| !cached.contains_key(&key(&environments[i])))
+            .collect();
+        let mut histories = cached;
+        if !to_read.is_empty() {
+            let refs: Vec<&Environment> = to_read.iter().map(|&i| &environments[i]).collect();
+            let start = now - 14.0 * 86400.0;
+            let read = metrics::fetch_capacity(&r.cloudwatch, &refs, start, now, PERIOD).await?;
+            let mut cache = self
+                .older_capacity
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            for (&i, series) in to_read.iter().zip(read) {
+                let k = key(&environments[i]);
+                cache.insert(k.clone(), (now, series.clone()));
+                histories.insert(k, series);
+            }
+        }
+        for i in undecided {
+            let k = key(&environments[i]);
+            if let (Some(db), Some(series)) = (&mut environments[i].database, histories.get(&k)) {
+                apply_capacity_history(db, series, PERIOD as f64);
             }
         }
         Ok(())

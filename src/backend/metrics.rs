@@ -142,6 +142,42 @@ pub async fn fetch_capacity(
     Ok(all.into_iter().map(|m| m.capacity).collect())
 }
 
+/// One GetMetricData call (with its pages): each query's id and points.
+async fn fetch_chunk(
+    client: &aws_sdk_cloudwatch::Client,
+    chunk: &[(usize, Field, MetricDataQuery)],
+    start: f64,
+    end: f64,
+) -> Result<Vec<(String, Vec<(f64, f64)>)>, BackendError> {
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let response = client
+            .get_metric_data()
+            .set_metric_data_queries(Some(chunk.iter().map(|(_, _, q)| q.clone()).collect()))
+            .start_time(DateTime::from_secs_f64(start))
+            .end_time(DateTime::from_secs_f64(end))
+            .scan_by(ScanBy::TimestampAscending)
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|e| sdk_error("reading CloudWatch metrics", None, e))?;
+        for result in response.metric_data_results() {
+            let points = result
+                .timestamps()
+                .iter()
+                .map(DateTime::as_secs_f64)
+                .zip(result.values().iter().copied())
+                .collect();
+            out.push((result.id().unwrap_or_default().to_string(), points));
+        }
+        token = response.next_token().map(str::to_string);
+        if token.is_none() {
+            return Ok(out);
+        }
+    }
+}
+
 async fn run(
     client: &aws_sdk_cloudwatch::Client,
     count: usize,
@@ -150,37 +186,22 @@ async fn run(
     end: f64,
 ) -> Result<Vec<EnvMetrics>, BackendError> {
     let mut out = vec![EnvMetrics::default(); count];
-    for chunk in planned.chunks(MAX_QUERIES) {
-        let mut token: Option<String> = None;
-        loop {
-            let response = client
-                .get_metric_data()
-                .set_metric_data_queries(Some(chunk.iter().map(|(_, _, q)| q.clone()).collect()))
-                .start_time(DateTime::from_secs_f64(start))
-                .end_time(DateTime::from_secs_f64(end))
-                .scan_by(ScanBy::TimestampAscending)
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|e| sdk_error("reading CloudWatch metrics", None, e))?;
-            for result in response.metric_data_results() {
-                let Some((e, field, _)) = chunk.iter().find(|(_, _, q)| q.id() == result.id())
-                else {
-                    continue;
-                };
-                let points = result
-                    .timestamps()
-                    .iter()
-                    .map(DateTime::as_secs_f64)
-                    .zip(result.values().iter().copied());
-                let s = series(&mut out[*e], *field);
-                s.points.extend(points);
-                s.points.sort_by(|a, b| a.0.total_cmp(&b.0));
-            }
-            token = response.next_token().map(str::to_string);
-            if token.is_none() {
-                break;
-            }
+    // Each call takes up to 500 queries; the calls run at once.
+    let answers = futures_util::future::join_all(
+        planned
+            .chunks(MAX_QUERIES)
+            .map(|chunk| fetch_chunk(client, chunk, start, end)),
+    )
+    .await;
+    for (chunk, answer) in planned.chunks(MAX_QUERIES).zip(answers) {
+        for (id, points) in answer? {
+            let Some((e, field, _)) = chunk.iter().find(|(_, _, q)| q.id() == Some(id.as_str()))
+            else {
+                continue;
+            };
+            let s = series(&mut out[*e], *field);
+            s.points.extend(points);
+            s.points.sort_by(|a, b| a.0.total_cmp(&b.0));
         }
     }
     Ok(out)
