@@ -188,7 +188,10 @@ pub fn precondition(verb: Verb, cx: &Context) -> Result<(), Refusal> {
             if cx.demo {
                 return Err("the demo region has no AWS console".into());
             }
-            env.service.as_ref().ok_or_else(no_service)?;
+            let s = env.service.as_ref().ok_or_else(no_service)?;
+            if s.console_url.is_none() {
+                return Err("this service has no console page".into());
+            }
             Ok(())
         }
         Verb::Refresh

@@ -1,11 +1,11 @@
 //! The AWS implementation: aws-sdk clients per region, discovery, state and actions.
 
+use super::compute::{self, ComputeKind, KindConfig};
 use super::config::{Config, EnvMapping};
 use super::convert::{self, sdk_error};
 use super::server_clock::{ServerClockInterceptor, TimeSource};
 use super::{BackendError, CredentialsKind};
 use crate::clock::Clock;
-use crate::model::Scaling;
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
@@ -30,7 +30,8 @@ pub struct ConnectOptions {
 #[derive(Clone)]
 pub struct RegionClients {
     pub region: String,
-    pub apprunner: aws_sdk_apprunner::Client,
+    /// Every compute kind's client (App Runner, ...), see backend/compute.
+    pub compute: Vec<Arc<dyn ComputeKind>>,
     pub ecr: aws_sdk_ecr::Client,
     pub rds: aws_sdk_rds::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
@@ -49,17 +50,12 @@ pub struct AwsBackend {
     /// emulator's clock (so tests that advance it never sleep).
     pub(super) waits: Clock,
     pub(super) http: Option<reqwest::Client>,
-    /// Auto scaling configuration revisions are immutable: each ARN is read once, and
-    /// concurrent first reads share one call.
-    pub(super) scaling_cache: ScalingCache,
     /// Each region's environments as the last refresh found them: the next refresh reads
     /// their details and metrics in the same wave as the listings.
     pub(super) previous: Arc<Mutex<HashMap<String, Vec<crate::model::Environment>>>>,
     /// Databases' two-week capacity history by cluster ARN, with when it was read.
     pub(super) older_capacity: Arc<Mutex<HashMap<String, (f64, crate::model::MetricSeries)>>>,
 }
-
-type ScalingCache = Arc<Mutex<HashMap<String, Arc<tokio::sync::OnceCell<Option<Scaling>>>>>>;
 
 impl AwsBackend {
     pub async fn connect(
@@ -131,7 +127,11 @@ impl AwsBackend {
                 }
                 RegionClients {
                     region: r.clone(),
-                    apprunner: client!(aws_sdk_apprunner),
+                    compute: compute::connect_all(&KindConfig {
+                        sdk: config.clone(),
+                        interceptor: interceptor.clone(),
+                        profile: profile.clone(),
+                    }),
                     ecr: client!(aws_sdk_ecr),
                     rds: client!(aws_sdk_rds),
                     cloudwatch: client!(aws_sdk_cloudwatch),
@@ -155,7 +155,6 @@ impl AwsBackend {
             clock,
             waits,
             http,
-            scaling_cache: Arc::default(),
             previous: Arc::default(),
             older_capacity: Arc::default(),
         };
@@ -170,7 +169,7 @@ impl AwsBackend {
     /// the interceptor reads; a failure here is reported by the calls that follow.
     async fn sync_clock(&self) {
         if let Some(r) = self.regions.first() {
-            let answer = r.apprunner.list_services().max_results(1).send().await;
+            let answer = r.rds.describe_db_clusters().max_records(20).send().await;
             if let Err(e) = answer {
                 tracing::debug!(error = %aws_smithy_types::error::display::DisplayErrorContext(&e), "clock sync call failed");
             }
@@ -233,6 +232,21 @@ impl AwsBackend {
                 )
             }
         }
+    }
+
+    /// The compute kind that runs `s`.
+    pub(super) fn compute<'a>(
+        &self,
+        r: &'a RegionClients,
+        s: &crate::model::ServiceState,
+    ) -> Result<&'a dyn ComputeKind, BackendError> {
+        r.compute
+            .iter()
+            .find(|k| k.id() == s.kind)
+            .map(|k| k.as_ref())
+            .ok_or_else(|| {
+                BackendError::Other(format!("no compute kind {:?} is connected", s.kind))
+            })
     }
 
     pub(super) fn region(&self, name: &str) -> Result<&RegionClients, BackendError> {

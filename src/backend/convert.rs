@@ -1,9 +1,7 @@
 //! AWS SDK types and errors into model types. The only place that knows both.
 
 use super::{BackendError, CredentialsKind};
-use crate::model::{
-    DatabaseState, DbMode, Image, Operation, Power, Scaling, ServiceState, ServiceStatus, Time,
-};
+use crate::model::{DatabaseState, DbMode, Image, Power, Time};
 use aws_sdk_apprunner::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_types::DateTime;
 use aws_smithy_types::error::display::DisplayErrorContext;
@@ -126,59 +124,6 @@ fn parse_units(value: Option<&str>, per_unit: f64) -> Option<f64> {
         Some(number / per_unit)
     }
 }
-
-pub fn operation(o: &aws_sdk_apprunner::types::OperationSummary) -> Operation {
-    Operation {
-        id: o.id().unwrap_or_default().to_string(),
-        kind: o
-            .r#type()
-            .map(|t| t.as_str().to_string())
-            .unwrap_or_default(),
-        status: o
-            .status()
-            .map(|s| s.as_str().to_string())
-            .unwrap_or_default(),
-        started_at: time(o.started_at()),
-        ended_at: time(o.ended_at()),
-    }
-}
-
-pub fn service(
-    s: &aws_sdk_apprunner::types::Service,
-    scaling: Option<Scaling>,
-    operations: Vec<Operation>,
-    tags: Vec<(String, String)>,
-) -> ServiceState {
-    let image = s.source_configuration().and_then(|c| c.image_repository());
-    ServiceState {
-        name: s.service_name().to_string(),
-        arn: s.service_arn().to_string(),
-        id: s.service_id().to_string(),
-        url: s.service_url().map(str::to_string),
-        status: ServiceStatus::parse(s.status().as_str()),
-        operation: operations.iter().find(|o| o.in_flight()).cloned(),
-        recent_operations: operations,
-        image_identifier: image.map(|i| i.image_identifier().to_string()),
-        auto_deployments: s
-            .source_configuration()
-            .and_then(|c| c.auto_deployments_enabled())
-            .unwrap_or(false),
-        scaling,
-        vcpu: parse_cpu(s.instance_configuration().and_then(|i| i.cpu())),
-        memory_gb: parse_memory(s.instance_configuration().and_then(|i| i.memory())),
-        active_instances: None,
-        tags,
-    }
-}
-
-pub fn scaling(c: &aws_sdk_apprunner::types::AutoScalingConfiguration) -> Scaling {
-    Scaling {
-        max_concurrency: c.max_concurrency().unwrap_or(100).max(1) as u32,
-        min_size: c.min_size().unwrap_or(1).max(0) as u32,
-        max_size: c.max_size().unwrap_or(25).max(1) as u32,
-    }
-}
-
 /// A cluster's mode, from what DescribeDBClusters and DescribeDBInstances say. Moto and
 /// other implementations leave fields empty; missing means "not serverless".
 pub fn db_mode(c: &aws_sdk_rds::types::DbCluster, writer_class: Option<&str>) -> DbMode {

@@ -25,14 +25,9 @@ impl AwsBackend {
             match s.status {
                 ServiceStatus::Paused => {
                     let t = self.waits.now();
-                    r.apprunner
-                        .resume_service()
-                        .service_arn(&s.arn)
-                        .send()
-                        .await
-                        .map_err(|e| self.err("resuming the service", e))?;
+                    self.compute(r, s)?.resume(s).await?;
                     report.steps.push(Step {
-                        what: format!("asked App Runner to resume {}", s.name),
+                        what: format!("asked {} to resume {}", s.kind_label, s.name),
                         seconds: self.waits.now() - t,
                     });
                 }
@@ -69,7 +64,7 @@ impl AwsBackend {
         if let Some(s) = &env.service {
             if !db_only && s.status != ServiceStatus::Running {
                 let t = self.waits.now();
-                let status = self.wait_for_service(r, &s.arn, deadline).await?;
+                let status = self.wait_for_service(r, s, deadline).await?;
                 if status != ServiceStatus::Running {
                     return Err(BackendError::Other(format!(
                         "{} ended up {}",
@@ -128,14 +123,9 @@ impl AwsBackend {
             match s.status {
                 ServiceStatus::Running => {
                     let t = self.waits.now();
-                    r.apprunner
-                        .pause_service()
-                        .service_arn(&s.arn)
-                        .send()
-                        .await
-                        .map_err(|e| self.err("pausing the service", e))?;
+                    self.compute(r, s)?.pause(s).await?;
                     report.steps.push(Step {
-                        what: format!("asked App Runner to pause {}", s.name),
+                        what: format!("asked {} to pause {}", s.kind_label, s.name),
                         seconds: self.waits.now() - t,
                     });
                     report

@@ -3,6 +3,7 @@
 //! environments with their live state.
 
 use super::aws::{AwsBackend, FAN_OUT, RegionClients};
+use super::compute::{ComputeKind, Listed};
 use super::convert;
 use super::discovery::{self, Pairing, Resource};
 use super::live_state::{apply_capacity_history, apply_live_state, image_state};
@@ -14,6 +15,9 @@ use crate::model::{
 use futures_util::stream::{self, StreamExt};
 use std::collections::HashMap;
 use std::sync::PoisonError;
+
+/// Every kind's services with the kind that runs each, and the kinds that failed to list.
+type ListedServices = (Vec<(std::sync::Arc<dyn ComputeKind>, Listed)>, Vec<String>);
 
 /// The ECR repository a service runs its image from.
 fn repository_of(s: &ServiceState) -> Option<String> {
@@ -69,9 +73,9 @@ impl AwsBackend {
         let previous = self.previous_environments(&r.region);
         let now = self.clock.now();
         let window = (now - 1800.0, now);
-        let known_arns: Vec<String> = previous
+        let known_arns: Vec<(&'static str, String)> = previous
             .iter()
-            .filter_map(|e| e.service.as_ref().map(|s| s.arn.clone()))
+            .filter_map(|e| e.service.as_ref().map(|s| (s.kind, s.arn.clone())))
             .collect();
         let mut known_repos: Vec<String> = previous
             .iter()
@@ -86,15 +90,14 @@ impl AwsBackend {
             self.recent_rds_events(r, 24.0 * 3600.0),
             self.describe_services(r, &known_arns),
             self.images_of(r, &known_repos),
-            metrics::fetch(&r.cloudwatch, &previous_refs, window.0, window.1, 60),
+            metrics::fetch(r, &previous_refs, window.0, window.1, 60),
         );
         let services = match services {
-            Ok(s) => s,
-            Err(e @ BackendError::Credentials { .. }) => return Err(e),
-            Err(e) => {
-                problems.push(format!("{}: App Runner: {e}", r.region));
-                Vec::new()
+            Ok((s, failed)) => {
+                problems.extend(failed);
+                s
             }
+            Err(e) => return Err(e),
         };
         let (clusters, writers) = match clusters {
             Ok(c) => c,
@@ -106,9 +109,9 @@ impl AwsBackend {
         };
         let service_resources: Vec<Resource> = services
             .iter()
-            .map(|(s, tags)| Resource {
-                name: s.service_name().unwrap_or_default().to_string(),
-                tags: tags.clone(),
+            .map(|(_, l)| Resource {
+                name: l.name.clone(),
+                tags: l.tags.clone(),
             })
             .collect();
         let cluster_resources: Vec<Resource> = clusters
@@ -141,25 +144,22 @@ impl AwsBackend {
         let detailed: Vec<Result<(Pairing, Option<ServiceState>), BackendError>> =
             stream::iter(pairings)
                 .map(|p| {
-                    let listed = p.service.as_ref().and_then(|name| {
-                        services
-                            .iter()
-                            .find(|(s, _)| s.service_name() == Some(name.as_str()))
-                    });
-                    let ready = listed
-                        .and_then(|(s, _)| s.service_arn())
-                        .and_then(|arn| prefetched.remove(arn));
+                    // Owned, so the future borrows nothing from the closure's argument.
+                    let listed = p
+                        .service
+                        .as_ref()
+                        .and_then(|name| services.iter().find(|(_, l)| &l.name == name).cloned());
+                    let ready = listed.as_ref().and_then(|(_, l)| prefetched.remove(&l.arn));
                     async move {
-                        let Some((summary, tags)) = listed else {
+                        let Some((kind, listed)) = listed else {
                             return Ok((p, None));
                         };
-                        let arn = summary.service_arn().unwrap_or_default();
                         let mut state = match ready {
                             Some(Ok(state)) => state,
                             // Described again when the prefetch failed or it is new.
-                            _ => self.describe_service(r, arn).await?,
+                            _ => kind.describe(&listed.arn).await?,
                         };
-                        state.tags = tags.clone();
+                        state.tags = listed.tags.clone();
                         Ok((p, Some(state)))
                     }
                 })
@@ -255,7 +255,7 @@ impl AwsBackend {
         let mut metrics_error = None;
         if !missing.is_empty() {
             let refs: Vec<&Environment> = missing.iter().map(|&i| &environments[i]).collect();
-            match metrics::fetch(&r.cloudwatch, &refs, window.0, window.1, 60).await {
+            match metrics::fetch(r, &refs, window.0, window.1, 60).await {
                 Ok(all) => {
                     for (i, m) in missing.into_iter().zip(all) {
                         series[i] = Some(m);
@@ -305,15 +305,43 @@ impl AwsBackend {
             .insert(region.to_string(), environments.to_vec());
     }
 
-    /// Several services' details at once, by ARN.
+    /// Every compute kind's services, each with the kind that runs it.
+    async fn list_services(&self, r: &RegionClients) -> Result<ListedServices, BackendError> {
+        // A plain loop: a closure returning a future that borrows its argument trips
+        // rustc's Send inference across the awaits above.
+        let mut reads = Vec::with_capacity(r.compute.len());
+        for kind in &r.compute {
+            reads.push(kind.list());
+        }
+        let listings = futures_util::future::join_all(reads).await;
+        let mut out = Vec::new();
+        let mut failed = Vec::new();
+        for (kind, listed) in r.compute.iter().zip(listings) {
+            match listed {
+                Ok(listed) => out.extend(listed.into_iter().map(|l| (kind.clone(), l))),
+                Err(e @ BackendError::Credentials { .. }) => return Err(e),
+                Err(e) => failed.push(format!("{}: {}: {e}", r.region, kind.label())),
+            }
+        }
+        Ok((out, failed))
+    }
+
+    /// Several services' details at once (the previous refresh's, by kind and ARN).
     async fn describe_services(
         &self,
         r: &RegionClients,
-        arns: &[String],
+        known: &[(&'static str, String)],
     ) -> HashMap<String, Result<ServiceState, BackendError>> {
-        stream::iter(arns.to_vec())
-            .map(|arn| async move {
-                let state = self.describe_service(r, &arn).await;
+        let known: Vec<(String, String)> = known
+            .iter()
+            .map(|(kind, arn)| (kind.to_string(), arn.clone()))
+            .collect();
+        stream::iter(known)
+            .map(|(kind, arn): (String, String)| async move {
+                let state = match r.compute.iter().find(|k| k.id() == kind.as_str()) {
+                    Some(k) => k.describe(&arn).await,
+                    None => Err(BackendError::Other(format!("no compute kind {kind:?}"))),
+                };
                 (arn, state)
             })
             .buffer_unordered(FAN_OUT)
@@ -390,7 +418,7 @@ impl AwsBackend {
         if !to_read.is_empty() {
             let refs: Vec<&Environment> = to_read.iter().map(|&i| &environments[i]).collect();
             let start = now - 14.0 * 86400.0;
-            let read = metrics::fetch_capacity(&r.cloudwatch, &refs, start, now, PERIOD).await?;
+            let read = metrics::fetch_capacity(r, &refs, start, now, PERIOD).await?;
             let mut cache = self
                 .older_capacity
                 .lock()
@@ -410,7 +438,7 @@ impl AwsBackend {
         Ok(())
     }
 
-    /// The environment's timeline: App Runner operations and RDS events since `since`.
+    /// The environment's timeline: its service's operations and RDS events since `since`.
     pub async fn events(
         &self,
         env: &Environment,
@@ -421,34 +449,25 @@ impl AwsBackend {
         let start = now - since_seconds;
         let mut out = Vec::new();
         if let Some(s) = &env.service {
-            let mut pages = r
-                .apprunner
-                .list_operations()
-                .service_arn(&s.arn)
-                .max_results(20)
-                .into_paginator()
-                .send();
-            'pages: while let Some(page) = pages.next().await {
-                let page = page.map_err(|e| self.err("listing App Runner operations", e))?;
-                for o in page.operation_summary_list().iter().map(convert::operation) {
-                    let Some(started) = o.started_at else {
-                        continue;
-                    };
-                    if started < start {
-                        break 'pages;
-                    }
+            // The kind's recent operations (newest first), as far back as the window.
+            for o in self.compute(r, s)?.operations(s).await? {
+                let Some(started) = o.started_at else {
+                    continue;
+                };
+                if started < start {
+                    break;
+                }
+                out.push(Event {
+                    time: started,
+                    source: "service",
+                    message: format!("{} started", o.kind),
+                });
+                if let Some(ended) = o.ended_at {
                     out.push(Event {
-                        time: started,
+                        time: ended,
                         source: "service",
-                        message: format!("{} started", o.kind),
+                        message: format!("{} {}", o.kind, o.status),
                     });
-                    if let Some(ended) = o.ended_at {
-                        out.push(Event {
-                            time: ended,
-                            source: "service",
-                            message: format!("{} {}", o.kind, o.status),
-                        });
-                    }
                 }
             }
         }
@@ -480,6 +499,6 @@ impl AwsBackend {
         period: i32,
     ) -> Result<Vec<EnvMetrics>, BackendError> {
         let r = self.region(region)?;
-        metrics::fetch(&r.cloudwatch, envs, start, end, period).await
+        metrics::fetch(r, envs, start, end, period).await
     }
 }

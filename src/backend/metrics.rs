@@ -2,6 +2,7 @@
 //! as the API allows (500 queries per call), with gaps kept as gaps.
 
 use super::BackendError;
+use super::aws::RegionClients;
 use super::convert::sdk_error;
 use crate::model::{EnvMetrics, Environment, MetricSeries};
 use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, ScanBy};
@@ -10,8 +11,9 @@ use aws_smithy_types::DateTime;
 /// GetMetricData's limit on queries per call.
 pub const MAX_QUERIES: usize = 500;
 
+/// Which dashboard series a query fills.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Field {
+pub enum Field {
     ActiveInstances,
     Concurrency,
     Requests,
@@ -24,17 +26,6 @@ enum Field {
     AcuUtilization,
     Connections,
 }
-
-const SERVICE_FIELDS: [(Field, &str, &str); 8] = [
-    (Field::ActiveInstances, "ActiveInstances", "Maximum"),
-    (Field::Concurrency, "Concurrency", "Maximum"),
-    (Field::Requests, "Requests", "Sum"),
-    (Field::Status2xx, "2xxStatusResponses", "Sum"),
-    (Field::Status4xx, "4xxStatusResponses", "Sum"),
-    (Field::Status5xx, "5xxStatusResponses", "Sum"),
-    (Field::LatencyP50, "RequestLatency", "p50"),
-    (Field::LatencyP99, "RequestLatency", "p99"),
-];
 
 const DATABASE_FIELDS: [(Field, &str, &str); 3] = [
     (Field::Capacity, "ServerlessDatabaseCapacity", "Maximum"),
@@ -66,12 +57,17 @@ fn dims(pairs: &[(&str, &str)]) -> Vec<Dimension> {
 }
 
 /// The queries for every environment, each with where its answer goes.
-fn plan(envs: &[&Environment], period: i32) -> Vec<(usize, Field, MetricDataQuery)> {
-    plan_fields(envs, period, |_| true)
+fn plan(
+    r: &RegionClients,
+    envs: &[&Environment],
+    period: i32,
+) -> Vec<(usize, Field, MetricDataQuery)> {
+    plan_fields(r, envs, period, |_| true)
 }
 
 /// The queries for the fields `wanted` accepts.
 fn plan_fields(
+    r: &RegionClients,
     envs: &[&Environment],
     period: i32,
     wanted: impl Fn(Field) -> bool,
@@ -96,10 +92,23 @@ fn plan_fields(
                 MetricDataQuery::builder().id(id).metric_stat(stat).build(),
             )
         };
-        if let Some(s) = &env.service {
-            for (field, name, stat) in SERVICE_FIELDS.into_iter().filter(|f| wanted(f.0)) {
-                let d = dims(&[("ServiceID", &s.id), ("ServiceName", &s.name)]);
-                out.push(query(field, "AWS/AppRunner", name, stat, d));
+        // The service's series are its compute kind's.
+        if let Some(s) = &env.service
+            && let Some(kind) = r.compute.iter().find(|k| k.id() == s.kind)
+        {
+            for spec in kind.metrics(s).into_iter().filter(|m| wanted(m.field)) {
+                let pairs: Vec<(&str, &str)> = spec
+                    .dimensions
+                    .iter()
+                    .map(|(k, v)| (*k, v.as_str()))
+                    .collect();
+                out.push(query(
+                    spec.field,
+                    spec.namespace,
+                    spec.name,
+                    spec.stat,
+                    dims(&pairs),
+                ));
             }
         }
         if let Some(db) = &env.database {
@@ -112,33 +121,28 @@ fn plan_fields(
     out
 }
 
-/// How many GetMetricData calls `fetch` makes for these environments (one page each).
-pub fn calls_needed(envs: &[&Environment]) -> usize {
-    plan(envs, 60).len().div_ceil(MAX_QUERIES)
-}
-
 /// Fetches `[start, end)` at `period` seconds for every environment, in order.
 pub async fn fetch(
-    client: &aws_sdk_cloudwatch::Client,
+    r: &RegionClients,
     envs: &[&Environment],
     start: f64,
     end: f64,
     period: i32,
 ) -> Result<Vec<EnvMetrics>, BackendError> {
-    run(client, envs.len(), plan(envs, period), start, end).await
+    run(&r.cloudwatch, envs.len(), plan(r, envs, period), start, end).await
 }
 
 /// The databases' capacity alone over a long window (a paused state older than the
 /// dashboard's window is still known from it).
 pub async fn fetch_capacity(
-    client: &aws_sdk_cloudwatch::Client,
+    r: &RegionClients,
     envs: &[&Environment],
     start: f64,
     end: f64,
     period: i32,
 ) -> Result<Vec<MetricSeries>, BackendError> {
-    let planned = plan_fields(envs, period, |f| f == Field::Capacity);
-    let all = run(client, envs.len(), planned, start, end).await?;
+    let planned = plan_fields(r, envs, period, |f| f == Field::Capacity);
+    let all = run(&r.cloudwatch, envs.len(), planned, start, end).await?;
     Ok(all.into_iter().map(|m| m.capacity).collect())
 }
 

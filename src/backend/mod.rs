@@ -2,9 +2,9 @@
 //! as the embedded emulator), reads their state and acts on them. SDK types become model
 //! types here and nowhere else.
 
-mod apprunner;
 mod aurora;
 pub mod aws;
+pub mod compute;
 pub mod config;
 pub mod convert;
 pub mod discovery;
@@ -14,6 +14,7 @@ mod inventory;
 pub mod live_state;
 pub mod metrics;
 pub mod server_clock;
+mod services;
 pub mod session;
 
 use crate::model::{EnvKey, Environment};

@@ -146,6 +146,11 @@ pub struct ServiceState {
     pub memory_gb: f64,
     pub active_instances: Option<f64>,
     pub tags: Vec<(String, String)>,
+    /// The compute kind's id ("apprunner") and its name for people ("App Runner").
+    pub kind: &'static str,
+    pub kind_label: &'static str,
+    /// The service's page in the AWS console, where the kind has one.
+    pub console_url: Option<String>,
 }
 
 impl ServiceState {
@@ -159,14 +164,6 @@ impl ServiceState {
             "https"
         };
         Some(format!("{scheme}://{url}/"))
-    }
-
-    /// The service's page in the AWS console.
-    pub fn console_url(&self, region: &str) -> String {
-        format!(
-            "https://{region}.console.aws.amazon.com/apprunner/home?region={region}#/services/dashboard?service_arn={}",
-            self.arn
-        )
     }
 
     pub fn provisioned_instances(&self) -> u32 {

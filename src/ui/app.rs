@@ -460,10 +460,12 @@ impl App {
                 }
             }
             Verb::OpenConsole => {
-                if let Some(e) = &env
-                    && let Some(s) = &e.service
+                if let Some(url) = env
+                    .as_ref()
+                    .and_then(|e| e.service.as_ref())
+                    .and_then(|s| s.console_url.clone())
                 {
-                    ctx.open_url(egui::OpenUrl::new_tab(s.console_url(&e.key.region)));
+                    ctx.open_url(egui::OpenUrl::new_tab(url));
                 }
             }
             Verb::Burst => {

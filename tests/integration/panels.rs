@@ -37,6 +37,9 @@ fn service(name: &str, status: ServiceStatus) -> ServiceState {
         memory_gb: 2.0,
         active_instances: Some(1.0),
         tags: vec![("scale0:previous-image".into(), "v1".into())],
+        kind: "apprunner",
+        kind_label: "App Runner",
+        console_url: Some("https://console.example/scale0".into()),
     }
 }
 

@@ -34,6 +34,7 @@ pub fn show(ui: &mut Ui, view: &HeaderView) {
                         badge(ui, b);
                     }
                     ui.label(&s.name);
+                    ui.label(RichText::new(s.kind_label).color(theme::MUTED));
                     if let Some(url) = s.http_url() {
                         ui.hyperlink_to(&url, &url);
                     }

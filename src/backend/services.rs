@@ -1,131 +1,19 @@
-//! App Runner, the compute kind of the seed project: listing and describing services,
-//! pausing, resuming, deploying and rolling back, and waiting for its operations.
+//! Service actions for every compute kind: pause, resume, deploy, roll back, and waiting
+//! for a kind's operations, with their preconditions and reports. The kind-specific calls
+//! go through `ComputeKind` (backend/compute).
 
 use super::aws::{AwsBackend, RegionClients};
-use super::convert;
 use super::discovery::PREVIOUS_IMAGE_TAG;
 use super::{ActionReport, BackendError, ImageRef, Step};
 use crate::model::{Environment, ServiceState, ServiceStatus, Time};
-use aws_sdk_apprunner::types::{ImageRepository, SourceConfiguration, Tag};
-use std::sync::PoisonError;
 
 impl AwsBackend {
-    pub(super) async fn list_services(
-        &self,
-        r: &RegionClients,
-    ) -> Result<
-        Vec<(
-            aws_sdk_apprunner::types::ServiceSummary,
-            Vec<(String, String)>,
-        )>,
-        BackendError,
-    > {
-        // ListServices carries no tags: each page's services' tags are asked for while the
-        // next page loads (pages come 20 at a time, one after the other).
-        let mut tag_reads = Vec::new();
-        let mut pages = r
-            .apprunner
-            .list_services()
-            .max_results(20)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| self.err("listing App Runner services", e))?;
-            for summary in page.service_summary_list().iter().cloned() {
-                let client = r.apprunner.clone();
-                let arn = summary.service_arn().unwrap_or_default().to_string();
-                let read = tokio::spawn(async move {
-                    client
-                        .list_tags_for_resource()
-                        .resource_arn(arn)
-                        .send()
-                        .await
-                });
-                tag_reads.push((summary, read));
-            }
-        }
-        let mut tagged = Vec::with_capacity(tag_reads.len());
-        for (summary, read) in tag_reads {
-            let answer = read
-                .await
-                .map_err(|e| BackendError::Other(format!("reading App Runner tags: {e}")))?
-                .map_err(|e| self.err("reading App Runner tags", e))?;
-            let tags = answer
-                .tags()
-                .iter()
-                .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or("").to_string())))
-                .collect();
-            tagged.push((summary, tags));
-        }
-        Ok(tagged)
-    }
-
-    pub(super) async fn describe_service(
-        &self,
-        r: &RegionClients,
-        arn: &str,
-    ) -> Result<ServiceState, BackendError> {
-        let (described, operations) = tokio::join!(
-            r.apprunner.describe_service().service_arn(arn).send(),
-            r.apprunner
-                .list_operations()
-                .service_arn(arn)
-                .max_results(10)
-                .send(),
-        );
-        let described = described.map_err(|e| self.err("describing an App Runner service", e))?;
-        let Some(service) = described.service() else {
-            return Err(BackendError::Other(format!(
-                "DescribeService returned no service for {arn}"
-            )));
-        };
-        let operations = operations
-            .map(|o| {
-                o.operation_summary_list()
-                    .iter()
-                    .map(convert::operation)
-                    .collect()
-            })
-            .unwrap_or_default();
-        let scaling = match service
-            .auto_scaling_configuration_summary()
-            .and_then(|s| s.auto_scaling_configuration_arn())
-        {
-            Some(scaling_arn) => {
-                let cell = self
-                    .scaling_cache
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .entry(scaling_arn.to_string())
-                    .or_default()
-                    .clone();
-                cell.get_or_init(|| async {
-                    r.apprunner
-                        .describe_auto_scaling_configuration()
-                        .auto_scaling_configuration_arn(scaling_arn)
-                        .send()
-                        .await
-                        .ok()
-                        .and_then(|s| s.auto_scaling_configuration().map(convert::scaling))
-                })
-                .await
-                .clone()
-            }
-            None => None,
-        };
-        // Tags come from the listing; the caller sets them.
-        Ok(convert::service(service, scaling, operations, Vec::new()))
-    }
-
     pub(super) fn service_of<'a>(
         &self,
         env: &'a Environment,
     ) -> Result<&'a ServiceState, BackendError> {
         env.service.as_ref().ok_or_else(|| {
-            BackendError::Refused(format!(
-                "environment {} has no App Runner service",
-                env.key.name
-            ))
+            BackendError::Refused(format!("environment {} has no service", env.key.name))
         })
     }
 
@@ -185,15 +73,10 @@ impl AwsBackend {
         let s = self.service_ready(env, "pause", ServiceStatus::Running)?;
         let r = self.region(&env.key.region)?;
         let started = self.waits.now();
-        r.apprunner
-            .pause_service()
-            .service_arn(&s.arn)
-            .send()
-            .await
-            .map_err(|e| self.err("pausing the service", e))?;
+        self.compute(r, s)?.pause(s).await?;
         Ok(self.asked(
             env,
-            format!("asked App Runner to pause {}", s.name),
+            format!("asked {} to pause {}", s.kind_label, s.name),
             started,
             "the pause takes 1-2 minutes (status OPERATION_IN_PROGRESS, then PAUSED)",
         ))
@@ -203,15 +86,10 @@ impl AwsBackend {
         let s = self.service_ready(env, "resume", ServiceStatus::Paused)?;
         let r = self.region(&env.key.region)?;
         let started = self.waits.now();
-        r.apprunner
-            .resume_service()
-            .service_arn(&s.arn)
-            .send()
-            .await
-            .map_err(|e| self.err("resuming the service", e))?;
+        self.compute(r, s)?.resume(s).await?;
         Ok(self.asked(
             env,
-            format!("asked App Runner to resume {}", s.name),
+            format!("asked {} to resume {}", s.kind_label, s.name),
             started,
             "the resume takes 1-2 minutes; images pushed while paused are not deployed by it",
         ))
@@ -221,21 +99,12 @@ impl AwsBackend {
     pub(super) async fn wait_for_service(
         &self,
         r: &RegionClients,
-        arn: &str,
+        s: &ServiceState,
         deadline: Time,
     ) -> Result<ServiceStatus, BackendError> {
+        let kind = self.compute(r, s)?;
         loop {
-            let out = r
-                .apprunner
-                .describe_service()
-                .service_arn(arn)
-                .send()
-                .await
-                .map_err(|e| self.err("describing the service", e))?;
-            let status = out
-                .service()
-                .map(|s| ServiceStatus::parse(s.status().as_str()))
-                .unwrap_or(ServiceStatus::Other("unknown".into()));
+            let status = kind.status(&s.arn).await?;
             if status != ServiceStatus::OperationInProgress {
                 return Ok(status);
             }
@@ -321,13 +190,8 @@ impl AwsBackend {
                 )));
             }
             let started = self.waits.now();
-            r.apprunner
-                .resume_service()
-                .service_arn(&s.arn)
-                .send()
-                .await
-                .map_err(|e| self.err("resuming the service", e))?;
-            let status = self.wait_for_service(r, &s.arn, deadline).await?;
+            self.compute(r, s)?.resume(s).await?;
+            let status = self.wait_for_service(r, s, deadline).await?;
             if status != ServiceStatus::Running {
                 return Err(BackendError::Other(format!(
                     "resume ended with the service {}",
@@ -348,61 +212,8 @@ impl AwsBackend {
 
         let started = self.waits.now();
         let new_identifier = image.identifier(&repository_uri);
-        // No AWS API keeps the previous image: record it on the service before deploying.
-        r.apprunner
-            .tag_resource()
-            .resource_arn(&s.arn)
-            .tags(
-                Tag::builder()
-                    .key(PREVIOUS_IMAGE_TAG)
-                    .value(&current)
-                    .build(),
-            )
-            .send()
-            .await
-            .map_err(|e| self.err("recording the previous image", e))?;
-        let described = r
-            .apprunner
-            .describe_service()
-            .service_arn(&s.arn)
-            .send()
-            .await
-            .map_err(|e| self.err("describing the service", e))?;
-        let existing = described
-            .service()
-            .and_then(|s| s.source_configuration())
-            .cloned();
-        let repo = existing.as_ref().and_then(|c| c.image_repository());
-        let image_repository = ImageRepository::builder()
-            .image_identifier(&new_identifier)
-            .image_repository_type(
-                repo.map(|i| i.image_repository_type().clone())
-                    .unwrap_or(aws_sdk_apprunner::types::ImageRepositoryType::Ecr),
-            )
-            .set_image_configuration(repo.and_then(|i| i.image_configuration()).cloned())
-            .build()
-            .map_err(|e| BackendError::Other(format!("building the update: {e}")))?;
-        let source = SourceConfiguration::builder()
-            .image_repository(image_repository)
-            .set_auto_deployments_enabled(
-                existing.as_ref().and_then(|c| c.auto_deployments_enabled()),
-            )
-            .set_authentication_configuration(
-                existing
-                    .as_ref()
-                    .and_then(|c| c.authentication_configuration())
-                    .cloned(),
-            )
-            .build();
-        let updated = r
-            .apprunner
-            .update_service()
-            .service_arn(&s.arn)
-            .source_configuration(source)
-            .send()
-            .await
-            .map_err(|e| self.err("deploying", e))?;
-        let operation_id = updated.operation_id().to_string();
+        let kind = self.compute(r, s)?;
+        let operation_id = kind.deploy(s, &new_identifier, &current).await?;
         report.steps.push(Step {
             what: format!("started deploying {new_identifier} (operation {operation_id})"),
             seconds: self.waits.now() - started,
@@ -415,18 +226,10 @@ impl AwsBackend {
         }
         let started = self.waits.now();
         loop {
-            let ops = r
-                .apprunner
-                .list_operations()
-                .service_arn(&s.arn)
-                .max_results(10)
-                .send()
-                .await
-                .map_err(|e| self.err("listing operations", e))?;
-            let op = ops
-                .operation_summary_list()
-                .iter()
-                .map(convert::operation)
+            let op = kind
+                .operations(s)
+                .await?
+                .into_iter()
                 .find(|o| o.id == operation_id);
             match op {
                 Some(o) if o.status == "SUCCEEDED" => {
@@ -438,8 +241,8 @@ impl AwsBackend {
                 }
                 Some(o) if !o.in_flight() => {
                     return Err(BackendError::Other(format!(
-                        "the deployment of {new_identifier} ended {}: App Runner kept the previous version",
-                        o.status
+                        "the deployment of {new_identifier} ended {}: {} kept the previous version",
+                        o.status, s.kind_label
                     )));
                 }
                 _ => {}
