@@ -53,6 +53,8 @@ pub struct AwsBackend {
     /// Each region's environments as the last refresh found them: the next refresh reads
     /// their details and metrics in the same wave as the listings.
     pub(super) previous: Arc<Mutex<HashMap<String, Vec<crate::model::Environment>>>>,
+    /// Each region's last complete service listing, refreshed in the background.
+    pub(super) listings: Arc<Mutex<HashMap<String, crate::backend::inventory::Listing>>>,
     /// Databases' two-week capacity history by cluster ARN, with when it was read.
     pub(super) older_capacity: Arc<Mutex<HashMap<String, (f64, crate::model::MetricSeries)>>>,
 }
@@ -157,6 +159,7 @@ impl AwsBackend {
             http,
             previous: Arc::default(),
             older_capacity: Arc::default(),
+            listings: Arc::default(),
         };
         if sync_clock {
             backend.sync_clock().await;

@@ -17,7 +17,16 @@ use std::collections::HashMap;
 use std::sync::PoisonError;
 
 /// Every kind's services with the kind that runs each, and the kinds that failed to list.
-type ListedServices = (Vec<(std::sync::Arc<dyn ComputeKind>, Listed)>, Vec<String>);
+pub(super) type ListedServices = (Vec<(std::sync::Arc<dyn ComputeKind>, Listed)>, Vec<String>);
+
+/// A region's service listing: the last complete one, the newest attempt's error, and
+/// whether one is running now.
+#[derive(Default)]
+pub struct Listing {
+    services: Option<ListedServices>,
+    error: Option<String>,
+    running: bool,
+}
 
 /// The ECR repository a service runs its image from.
 fn repository_of(s: &ServiceState) -> Option<String> {
@@ -73,10 +82,19 @@ impl AwsBackend {
         let previous = self.previous_environments(&r.region);
         let now = self.clock.now();
         let window = (now - 1800.0, now);
-        let known_arns: Vec<(&'static str, String)> = previous
-            .iter()
-            .filter_map(|e| e.service.as_ref().map(|s| (s.kind, s.arn.clone())))
-            .collect();
+        // The services to describe in the first wave: the last complete listing's (kept
+        // fresh in the background), or on a first refresh those found before (none).
+        let cached_listing = self.cached_listing(&r.region);
+        let known_arns: Vec<(&'static str, String)> = match &cached_listing {
+            Some(((services, _), _)) => services
+                .iter()
+                .map(|(kind, l)| (kind.id(), l.arn.clone()))
+                .collect(),
+            None => previous
+                .iter()
+                .filter_map(|e| e.service.as_ref().map(|s| (s.kind, s.arn.clone())))
+                .collect(),
+        };
         let mut known_repos: Vec<String> = previous
             .iter()
             .filter_map(|e| e.image.as_ref().map(|i| i.repository.clone()))
@@ -85,7 +103,7 @@ impl AwsBackend {
         known_repos.dedup();
         let previous_refs: Vec<&Environment> = previous.iter().collect();
         let (services, clusters, events, prefetched, prefetched_images, prefetched_metrics) = tokio::join!(
-            self.list_services(r),
+            self.listing(r, cached_listing.clone()),
             self.list_clusters(r),
             self.recent_rds_events(r, 24.0 * 3600.0),
             self.describe_services(r, &known_arns),
@@ -154,12 +172,11 @@ impl AwsBackend {
                         let Some((kind, listed)) = listed else {
                             return Ok((p, None));
                         };
-                        let mut state = match ready {
+                        let state = match ready {
                             Some(Ok(state)) => state,
                             // Described again when the prefetch failed or it is new.
                             _ => kind.describe(&listed.arn).await?,
                         };
-                        state.tags = listed.tags.clone();
                         Ok((p, Some(state)))
                     }
                 })
@@ -172,6 +189,8 @@ impl AwsBackend {
             match d {
                 Ok(x) => found.push(x),
                 Err(e @ BackendError::Credentials { .. }) => return Err(e),
+                // Deleted since the listing: the next listing drops it.
+                Err(BackendError::Aws { code, .. }) if code == "ResourceNotFoundException" => {}
                 Err(e) => problems.push(format!("{}: {e}", r.region)),
             }
         }
@@ -303,6 +322,73 @@ impl AwsBackend {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(region.to_string(), environments.to_vec());
+    }
+
+    /// The services to pair: on a first refresh the listing itself; afterwards the last
+    /// complete listing, while a new one runs in the background (App Runner lists 20
+    /// services a page, one page after another: 3 round trips for 50 services that a
+    /// refresh no longer waits for). New services appear one refresh later; deleted ones
+    /// drop out when their details can't be read.
+    async fn listing(
+        &self,
+        r: &RegionClients,
+        cached: Option<(ListedServices, Option<String>)>,
+    ) -> Result<ListedServices, BackendError> {
+        match cached {
+            Some((services, failed)) => {
+                self.relist_in_background(&r.region);
+                let (services, mut problems) = services;
+                problems.extend(failed);
+                Ok((services, problems))
+            }
+            None => {
+                let listed = self.list_services(r).await?;
+                self.store_listing(&r.region, Ok(listed.clone()));
+                Ok(listed)
+            }
+        }
+    }
+
+    /// The last complete listing of `region` and the error of the newest attempt, if any.
+    fn cached_listing(&self, region: &str) -> Option<(ListedServices, Option<String>)> {
+        let listings = self.listings.lock().unwrap_or_else(PoisonError::into_inner);
+        let entry = listings.get(region)?;
+        Some((entry.services.clone()?, entry.error.clone()))
+    }
+
+    fn store_listing(&self, region: &str, result: Result<ListedServices, String>) {
+        let mut listings = self.listings.lock().unwrap_or_else(PoisonError::into_inner);
+        let entry = listings.entry(region.to_string()).or_default();
+        entry.running = false;
+        match result {
+            Ok(services) => {
+                entry.services = Some(services);
+                entry.error = None;
+            }
+            Err(e) => entry.error = Some(e),
+        }
+    }
+
+    /// Starts a new listing of `region` unless one is running.
+    fn relist_in_background(&self, region: &str) {
+        {
+            let mut listings = self.listings.lock().unwrap_or_else(PoisonError::into_inner);
+            let entry = listings.entry(region.to_string()).or_default();
+            if entry.running {
+                return;
+            }
+            entry.running = true;
+        }
+        let backend = self.clone();
+        let region = region.to_string();
+        tokio::spawn(async move {
+            let result = match backend.region(&region) {
+                Ok(r) => backend.list_services(r).await,
+                Err(e) => Err(e),
+            };
+            let result = result.map_err(|e| format!("{region}: listing services: {e}"));
+            backend.store_listing(&region, result);
+        });
     }
 
     /// Every compute kind's services, each with the kind that runs it.

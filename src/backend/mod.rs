@@ -10,7 +10,7 @@ pub mod convert;
 pub mod discovery;
 mod ecr;
 mod environment;
-mod inventory;
+pub(crate) mod inventory;
 pub mod live_state;
 pub mod metrics;
 pub mod server_clock;

@@ -61,6 +61,15 @@ pub struct Session {
 
 impl Session {
     pub async fn connect(target: &Target) -> Result<Session, SessionError> {
+        // A config file named on purpose must exist; the default one may be absent.
+        if let Some(p) = &target.config_path
+            && !p.exists()
+        {
+            return Err(SessionError::Config(ConfigError::Read {
+                path: p.clone(),
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+            }));
+        }
         let config_path = target.config_path.clone().or_else(config::default_path);
         let config = match &config_path {
             Some(p) => Config::load(p)?,

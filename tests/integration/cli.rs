@@ -308,3 +308,44 @@ async fn demo_uses_a_running_emulator_or_starts_one() {
     );
     emu.shutdown().await;
 }
+
+/// A config file named with --config must exist (exit 2, saying which); a malformed one
+/// is an error too, never silently ignored.
+#[tokio::test]
+async fn a_missing_or_malformed_config_file_is_bad_input() {
+    let emu = emulator(Seed::Empty).await;
+    let home = isolated_home();
+    let e = emu.endpoint_url().to_string();
+    let missing = home.join("nope.toml");
+    let run = scale0(
+        &[
+            "--endpoint-url",
+            &e,
+            "--config",
+            missing.to_str().unwrap(),
+            "envs",
+        ],
+        &[],
+        &home,
+    )
+    .await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("nope.toml"), "{}", run.stderr);
+    let bad = home.join("bad.toml");
+    std::fs::write(&bad, "[[environments]\nname = ").unwrap();
+    let run = scale0(
+        &[
+            "--endpoint-url",
+            &e,
+            "--config",
+            bad.to_str().unwrap(),
+            "envs",
+        ],
+        &[],
+        &home,
+    )
+    .await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("bad.toml"), "{}", run.stderr);
+    emu.shutdown().await;
+}

@@ -149,6 +149,12 @@ async fn select_wake_deploy_refuse_and_burst() {
     emu.shutdown().await;
 }
 
+fn empty_config() -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!("scale0-ui-{}.toml", uuid::Uuid::new_v4()));
+    std::fs::write(&path, "").expect("an empty config file");
+    path
+}
+
 /// The desktop app connected the way it connects for real (a target with an endpoint, the
 /// server's clock from each answer's Date), to an emulator days ahead of and behind the
 /// wall clock: the paused database is shown as paused, not unknown.
@@ -161,8 +167,8 @@ async fn desktop_app_reads_the_servers_clock_days_ahead_and_behind() {
         let target = scale0::backend::session::Target {
             endpoint_url: Some(emu.endpoint_url().to_string()),
             regions: vec!["us-east-1".into()],
-            // No config file of the user's: a file name that does not exist is an empty config.
-            config_path: Some(std::env::temp_dir().join("scale0-ui-test-no-config.toml")),
+            // No config file of the user's: an empty one of the test's own.
+            config_path: Some(empty_config()),
             ..Default::default()
         };
         let worker = Worker::spawn(target, || {});

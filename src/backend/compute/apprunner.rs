@@ -150,14 +150,25 @@ impl ComputeKind for AppRunner {
 
     fn describe<'a>(&'a self, arn: &'a str) -> BoxFuture<'a, Result<ServiceState, BackendError>> {
         Box::pin(async move {
-            let (described, operations) = tokio::join!(
+            // Tags too: they change with every deploy (the previous image is one).
+            let (described, operations, tags) = tokio::join!(
                 self.client.describe_service().service_arn(arn).send(),
                 self.client
                     .list_operations()
                     .service_arn(arn)
                     .max_results(10)
                     .send(),
+                self.client
+                    .list_tags_for_resource()
+                    .resource_arn(arn)
+                    .send(),
             );
+            let tags = tags
+                .map_err(|e| self.err("reading App Runner tags", e))?
+                .tags()
+                .iter()
+                .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or("").to_string())))
+                .collect();
             let described =
                 described.map_err(|e| self.err("describing an App Runner service", e))?;
             let Some(service) = described.service() else {
@@ -175,7 +186,7 @@ impl ComputeKind for AppRunner {
                 Some(scaling_arn) => self.scaling_of(scaling_arn).await,
                 None => None,
             };
-            let mut state = self::service(service, scaling, operations, Vec::new());
+            let mut state = self::service(service, scaling, operations, tags);
             state.console_url = Some(format!(
                 "https://{region}.console.aws.amazon.com/apprunner/home?region={region}#/services/dashboard?service_arn={arn}",
                 region = self.region

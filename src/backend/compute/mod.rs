@@ -41,7 +41,7 @@ pub trait ComputeKind: Send + Sync {
     fn label(&self) -> &'static str;
     /// Every service of this kind in the region, with its tags.
     fn list(&self) -> BoxFuture<'_, Result<Vec<Listed>, BackendError>>;
-    /// One service's state (tags are the listing's: the caller sets them).
+    /// One service's state, tags included.
     fn describe<'a>(&'a self, arn: &'a str) -> BoxFuture<'a, Result<ServiceState, BackendError>>;
     /// The status alone, for waits.
     fn status<'a>(&'a self, arn: &'a str) -> BoxFuture<'a, Result<ServiceStatus, BackendError>>;
