@@ -89,19 +89,25 @@ impl Inventory {
         match matches.as_slice() {
             [one] => Ok(one),
             [] => {
-                let mut known: Vec<String> = self
+                let mut known: Vec<&str> = self
                     .environments
                     .iter()
-                    .map(|e| e.key.name.clone())
+                    .map(|e| e.key.name.as_str())
                     .collect();
                 known.sort();
                 known.dedup();
+                // The nearest names first, so a typo is one glance away.
+                known.sort_by_key(|k| edit_distance(k, name));
+                let shown: Vec<&str> = known.iter().take(5).copied().collect();
                 Err(BackendError::NotFound(format!(
-                    "unknown environment {wanted:?}; known: {}",
-                    if known.is_empty() {
-                        "none".to_string()
-                    } else {
-                        known.join(", ")
+                    "unknown environment {}; {}",
+                    cut(wanted, 64),
+                    match shown.as_slice() {
+                        [] => "none are known".to_string(),
+                        [nearest, ..] if edit_distance(nearest, name) <= 2 => {
+                            format!("did you mean {nearest}? (known: {})", shown.join(", "))
+                        }
+                        _ => format!("known: {}", shown.join(", ")),
                     }
                 )))
             }
@@ -114,6 +120,33 @@ impl Inventory {
             ))),
         }
     }
+}
+
+/// `text` quoted, cut to `max` characters with an ellipsis: user input echoed in errors
+/// stays readable however long it was.
+pub fn cut(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        format!("{text:?}")
+    } else {
+        let head: String = text.chars().take(max).collect();
+        format!("{head:?}... ({} characters)", text.chars().count())
+    }
+}
+
+/// Levenshtein distance, for "did you mean".
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = previous + usize::from(ca != *cb);
+            previous = row[j + 1];
+            row[j + 1] = substitute.min(row[j] + 1).min(row[j + 1] + 1);
+        }
+    }
+    row[b.len()]
 }
 
 /// One step of an action, and how long it took (emulated or real seconds).
@@ -197,6 +230,24 @@ impl ImageRef {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unknown_names_suggest_the_nearest_and_long_input_is_cut() {
+        assert_eq!(edit_distance("dave", "dvae"), 2);
+        assert_eq!(edit_distance("", "abc"), 3);
+        let long = "x".repeat(5000);
+        let shown = cut(&long, 64);
+        assert!(
+            shown.len() < 100 && shown.contains("5000 characters"),
+            "{shown}"
+        );
+        let inventory = Inventory {
+            environments: Vec::new(),
+            problems: Vec::new(),
+        };
+        let e = inventory.resolve(&long).unwrap_err().to_string();
+        assert!(e.len() < 200, "{e}");
+    }
 
     #[test]
     fn image_refs_are_validated_and_parsed() {

@@ -221,6 +221,13 @@ async fn every_command_against_the_emulator() {
         "{}",
         unknown.stderr
     );
+    let typo = run(vec!["status", "dvae"]).await;
+    assert_eq!(typo.code, 2);
+    assert!(
+        typo.stderr.contains("did you mean dave?"),
+        "{}",
+        typo.stderr
+    );
     let negative = run(vec!["events", "qa", "--since", "-5m"]).await;
     assert_eq!(negative.code, 2);
 
