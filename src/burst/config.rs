@@ -39,6 +39,8 @@ pub struct BurstConfig {
     pub http2: bool,
     /// Skip TLS certificate checks (self-signed targets). Shown loudly in every result.
     pub insecure: bool,
+    /// Extra trusted root certificates (PEM), besides the platform's (curl's --cacert).
+    pub ca_certs: Vec<Vec<u8>>,
     pub follow_redirects: bool,
     /// Measure latency from when a rate-limited request was due, not when it was sent.
     pub correct_coordinated_omission: bool,
@@ -61,6 +63,7 @@ impl Default for BurstConfig {
             timeout: 20.0,
             http2: false,
             insecure: false,
+            ca_certs: Vec::new(),
             follow_redirects: false,
             correct_coordinated_omission: false,
             allow_beyond_limits: false,

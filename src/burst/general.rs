@@ -7,8 +7,15 @@ use super::stats::ErrorKind;
 use super::{BurstConfig, Shared, drive};
 use std::time::Duration;
 
-fn client(config: &BurstConfig, url: &reqwest::Url) -> Result<reqwest::Client, reqwest::Error> {
+/// A client for one worker; also built once before the burst so that a bad setting
+/// (an unreadable CA certificate) is refused up front.
+pub fn client(config: &BurstConfig, url: &reqwest::Url) -> Result<reqwest::Client, reqwest::Error> {
+    let mut roots = Vec::new();
+    for pem in &config.ca_certs {
+        roots.extend(reqwest::Certificate::from_pem_bundle(pem)?);
+    }
     let mut b = reqwest::Client::builder()
+        .tls_certs_merge(roots)
         .pool_max_idle_per_host(1)
         .connect_timeout(Duration::from_secs_f64(config.timeout.min(30.0)))
         .tcp_nodelay(true)
@@ -33,28 +40,29 @@ fn tls_kind(e: &(dyn std::error::Error + 'static)) -> Option<ErrorKind> {
     use rustls::CertificateError as C;
     let mut next = Some(e);
     while let Some(err) = next {
-        // io::Error hides its inner error from source(): look inside it too.
-        let inner = err
+        if let Some(rustls::Error::InvalidCertificate(c)) = err.downcast_ref() {
+            return Some(match c {
+                C::UnknownIssuer => ErrorKind::TlsUnknownIssuer,
+                C::Expired
+                | C::ExpiredContext { .. }
+                | C::NotValidYet
+                | C::NotValidYetContext { .. } => ErrorKind::TlsExpired,
+                C::NotValidForName | C::NotValidForNameContext { .. } => ErrorKind::TlsWrongHost,
+                _ => ErrorKind::Tls,
+            });
+        }
+        if err.downcast_ref::<rustls::Error>().is_some() {
+            return Some(ErrorKind::Tls);
+        }
+        // io::Error hides the error it wraps from source() (it skips to that error's
+        // source), and TLS errors come wrapped in io::Errors: step into them instead.
+        next = match err
             .downcast_ref::<std::io::Error>()
             .and_then(|io| io.get_ref())
-            .map(|i| i as &(dyn std::error::Error + 'static));
-        for candidate in [Some(err), inner].into_iter().flatten() {
-            if let Some(rustls::Error::InvalidCertificate(c)) = candidate.downcast_ref() {
-                return Some(match c {
-                    C::UnknownIssuer => ErrorKind::TlsUnknownIssuer,
-                    C::Expired | C::ExpiredContext { .. } | C::NotValidYet => ErrorKind::TlsExpired,
-                    C::NotValidYetContext { .. } => ErrorKind::TlsExpired,
-                    C::NotValidForName | C::NotValidForNameContext { .. } => {
-                        ErrorKind::TlsWrongHost
-                    }
-                    _ => ErrorKind::Tls,
-                });
-            }
-            if candidate.downcast_ref::<rustls::Error>().is_some() {
-                return Some(ErrorKind::Tls);
-            }
-        }
-        next = err.source();
+        {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => err.source(),
+        };
     }
     None
 }

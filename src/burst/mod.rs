@@ -232,6 +232,11 @@ pub fn start(config: BurstConfig) -> Result<BurstHandle, BurstError> {
     let url = config.validate()?;
     let shared = Arc::new(Shared::new(config, Instant::now()));
     let use_raw = url.scheme() == "http" && !shared.config.http2 && !shared.config.follow_redirects;
+    if !use_raw {
+        general::client(&shared.config, &url).map_err(|e| {
+            BurstError::BadSetting(format!("could not set up the HTTPS client: {e}"))
+        })?;
+    }
     let prepared = raw::Prepared::new(&shared.config, &url);
     let workers_shared = shared.clone();
     let task = tokio::spawn(async move {

@@ -55,6 +55,9 @@ pub struct BurstArgs {
     /// Don't check TLS certificates (self-signed targets). Marked in every result.
     #[arg(long)]
     pub insecure: bool,
+    /// Also trust the root certificates in this PEM file (besides the platform's).
+    #[arg(long)]
+    pub cacert: Option<std::path::PathBuf>,
     /// Follow redirects (off by default).
     #[arg(long)]
     pub redirects: bool,
@@ -214,8 +217,15 @@ fn config(args: &BurstArgs, url: String) -> Result<BurstConfig, CliError> {
         Some(text) => burst::shape::parse_stages(text).map_err(usage)?,
         None => Vec::new(),
     };
+    let ca_certs = match &args.cacert {
+        Some(path) => {
+            vec![std::fs::read(path).map_err(|e| usage(format!("{}: {e}", path.display())))?]
+        }
+        None => Vec::new(),
+    };
     Ok(BurstConfig {
         url,
+        ca_certs,
         method: args.method.to_ascii_uppercase(),
         headers,
         body: args.body.clone().unwrap_or_default().into_bytes(),
