@@ -140,10 +140,10 @@ impl BurstConfig {
             }
             _ => {}
         }
-        if let Some(d) = self.duration {
-            if !d.is_finite() || d <= 0.0 {
-                return setting(format!("the duration must be positive, got {d} s"));
-            }
+        if let Some(d) = self.duration
+            && (!d.is_finite() || d <= 0.0)
+        {
+            return setting(format!("the duration must be positive, got {d} s"));
         }
         if let Some(d) = self.total_duration()
             && limits

@@ -30,7 +30,7 @@ fn js(text: &str) -> String {
 
 fn seconds(s: f64) -> String {
     let ms = (s * 1000.0).round() as u64;
-    if ms % 1000 == 0 {
+    if ms.is_multiple_of(1000) {
         format!("'{}s'", ms / 1000)
     } else {
         format!("'{ms}ms'")

@@ -70,7 +70,8 @@ pub struct Snapshot {
     pub latency: Latency,
     /// Second by second since the start.
     pub per_second: Vec<Second>,
-    pub phases: Phases,
+    /// Boxed: snapshots travel in events and channels by value.
+    pub phases: Box<Phases>,
     pub markers: Vec<Marker>,
 }
 
@@ -371,7 +372,7 @@ impl BurstHandle {
                 0.0
             },
             latency: Latency::of(&total.latency),
-            phases: phases::split(&total.cold, &total.warm, first, elapsed),
+            phases: Box::new(phases::split(&total.cold, &total.warm, first, elapsed)),
             statuses: total.statuses,
             errors: total.errors,
             bytes: total.bytes,
