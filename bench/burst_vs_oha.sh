@@ -1,22 +1,26 @@
 #!/usr/bin/env bash
-# Burst throughput against oha and wrk on the same loopback target, interleaved, at
-# concurrency 50 and 150; target and client pinned to separate cores where taskset
-# exists. Prints requests/sec and p99 for each, the ratios scale0/oha and scale0/wrk,
-# and scale0's peak memory for a short and a long run.
+# Burst throughput and client cost against oha and wrk on the same loopback target,
+# interleaved, at concurrency 50 and 150; target and client pinned to separate cores where
+# taskset exists. Prints, per tool: requests/sec, p99, and the client's CPU seconds
+# (user+sys, measured on the client process alone in the same run) per million requests;
+# the ratios scale0/oha and scale0/wrk; and scale0's peak memory for a short and a long
+# run.
 #
-# Usage: bench/burst_vs_oha.sh [SECONDS_PER_RUN]   (default 5)
-# Needs: oha (installed with `cargo install oha --locked` if missing), wrk (Debian: wrk),
-# GNU time (Debian: time) for the memory figures.
+# Usage: bench/burst_vs_oha.sh [SECONDS_PER_RUN] [LONG_RUN_SECONDS]   (defaults 5 and 60)
+# Needs: python3; oha (installed with `cargo install oha --locked` if missing) and wrk
+# (Debian: wrk) are compared when present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-5}
+long_secs=${2:-60}
 port=$((20000 + RANDOM % 20000))
 url="http://127.0.0.1:$port/"
 
 cargo build --release --quiet --bin scale0
 cargo build --release --quiet --manifest-path bench/target-server/Cargo.toml
-command -v oha >/dev/null || cargo install oha --locked
-have_wrk=$(command -v wrk >/dev/null && echo yes || echo no)
+have() { command -v "$1" >/dev/null && echo yes || echo no; }
+have_oha=$(have oha)
+have_wrk=$(have wrk)
 
 pin_target=() pin_client=()
 if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
@@ -27,49 +31,76 @@ server=$!
 trap 'kill $server 2>/dev/null' EXIT
 sleep 0.5
 
-results=$(mktemp)
-run_scale0() { "${pin_client[@]}" target/release/scale0 burst "$url" -c "$1" -z "${secs}s" --json |
-  python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["requests_per_second"], d["latency"]["p99"])'; }
-run_oha() { "${pin_client[@]}" oha "$url" -c "$1" -z "${secs}s" --no-tui --output-format json |
-  python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["summary"]["requestsPerSec"], d["latencyPercentiles"]["p99"]*1000)'; }
-run_wrk() { "${pin_client[@]}" wrk -t1 -c "$1" -d "${secs}s" --latency "$url" |
-  python3 -c '
-import re,sys
-t=sys.stdin.read()
-rps=float(re.search(r"Requests/sec:\s+([\d.]+)",t).group(1))
-m=re.search(r"99%\s+([\d.]+)(us|ms|s)",t); f={"us":0.001,"ms":1,"s":1000}[m.group(2)]
-print(rps, float(m.group(1))*f)'; }
+# Runs a client, prints "<its stdout>\n@@cpu <user+sys seconds> <peak KB>" (from the
+# client process's own rusage, so the target's CPU is not counted).
+measured() {
+  python3 - "$@" <<'PY'
+import resource, subprocess, sys
+out = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=True).stdout
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+sys.stdout.write(out.decode())
+print(f"\n@@cpu {r.ru_utime + r.ru_stime:.3f} {r.ru_maxrss}")
+PY
+}
 
+parse() {  # tool -> "requests rps p99_ms cpu_s peak_kb"
+  python3 -c '
+import json, re, sys
+tool, text = sys.argv[1], sys.stdin.read()
+body, cpu = text.rsplit("@@cpu", 1)
+cpu_s, peak = cpu.split()
+if tool == "scale0":
+    d = json.loads(body)
+    n, rps, p99 = d["responses"], d["requests_per_second"], d["latency"]["p99"]
+elif tool == "oha":
+    d = json.loads(body)
+    n = sum(d["statusCodeDistribution"].values())
+    rps, p99 = d["summary"]["requestsPerSec"], d["latencyPercentiles"]["p99"] * 1000
+else:
+    n = int(re.search(r"(\d+) requests in", body).group(1))
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", body).group(1))
+    m = re.search(r"99%\s+([\d.]+)(us|ms|s)", body)
+    p99 = float(m.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[m.group(2)]
+print(n, rps, p99, cpu_s, peak)' "$1"
+}
+
+run_scale0() { measured "${pin_client[@]}" target/release/scale0 burst "$url" -c "$1" -z "$2" --json --no-save | parse scale0; }
+run_oha() { measured "${pin_client[@]}" oha "$url" -c "$1" -z "$2" --no-tui --output-format json | parse oha; }
+run_wrk() { measured "${pin_client[@]}" wrk -t1 -c "$1" -d "$2" --latency "$url" | parse wrk; }
+
+results=$(mktemp)
 for c in 50 150; do
   for round in 1 2; do
-    echo "scale0 $c $(run_scale0 $c)" >>"$results"
-    echo "oha $c $(run_oha $c)" >>"$results"
-    [ "$have_wrk" = yes ] && echo "wrk $c $(run_wrk $c)" >>"$results"
+    echo "scale0 $c $(run_scale0 $c "${secs}s")" >>"$results"
+    [ "$have_oha" = yes ] && echo "oha $c $(run_oha $c "${secs}s")" >>"$results"
+    [ "$have_wrk" = yes ] && echo "wrk $c $(run_wrk $c "${secs}s")" >>"$results"
   done
 done
+short=$(run_scale0 150 2s | awk '{print $5}')
+long=$(run_scale0 150 "${long_secs}s" | awk '{print $5}')
 
-peak_kb() { /usr/bin/time -v "${pin_client[@]}" target/release/scale0 burst "$url" -c 150 -z "$1" --json 2>&1 >/dev/null |
-  awk -F: '/Maximum resident set size/ {gsub(/ /,"",$2); print $2}'; }
-short=$(peak_kb 2s)
-long=$(peak_kb 20s)
-
-python3 - "$results" "$short" "$long" "$secs" <<'PY'
+python3 - "$results" "$short" "$long" "$secs" "$long_secs" <<'PY'
 import sys, collections
+results, short_kb, long_kb, secs, long_secs = sys.argv[1:]
 rows = collections.defaultdict(list)
-for line in open(sys.argv[1]):
-    tool, c, rps, p99 = line.split()
-    rows[(tool, int(c))].append((float(rps), float(p99)))
-print(f"loopback hyper target, {sys.argv[4]} s per run, best of 2 interleaved runs")
-print(f"{'tool':8} {'c':>4} {'req/s':>10} {'p99 ms':>8}")
+for line in open(results):
+    tool, c, n, rps, p99, cpu, _peak = line.split()
+    rows[(tool, int(c))].append((float(rps), float(p99), float(cpu) / int(n) * 1e6))
+print(f"loopback hyper target, {secs} s per run, best of 2 interleaved runs "
+      "(CPU: the client's own user+sys seconds per million requests)")
+print(f"{'tool':8} {'c':>4} {'req/s':>10} {'p99 ms':>8} {'cpu s/M':>8}")
 best = {}
 for (tool, c), runs in sorted(rows.items(), key=lambda kv: (kv[0][1], kv[0][0])):
-    rps, p99 = max(runs)
-    best[(tool, c)] = rps
-    print(f"{tool:8} {c:>4} {rps:>10.0f} {p99:>8.2f}")
+    rps, p99, _ = max(runs)
+    cpu = min(r[2] for r in runs)
+    best[(tool, c)] = (rps, cpu)
+    print(f"{tool:8} {c:>4} {rps:>10.0f} {p99:>8.2f} {cpu:>8.2f}")
 for c in (50, 150):
     s = best.get(("scale0", c))
     for other in ("oha", "wrk"):
-        if s and best.get((other, c)):
-            print(f"scale0/{other} at c={c}: {s / best[(other, c)]:.2f}x")
-print(f"scale0 peak memory: {int(sys.argv[2]) / 1024:.1f} MB for 2 s, {int(sys.argv[3]) / 1024:.1f} MB for 20 s (c=150)")
+        o = best.get((other, c))
+        if s and o:
+            print(f"c={c} scale0/{other}: req/s {s[0] / o[0]:.2f}x, cpu per request {s[1] / o[1]:.2f}x")
+print(f"scale0 peak memory (c=150): {int(short_kb) / 1024:.1f} MB for 2 s, "
+      f"{int(long_kb) / 1024:.1f} MB for {long_secs} s")
 PY

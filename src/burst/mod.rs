@@ -1,193 +1,78 @@
 //! The load generator behind `scale0 burst` and the desktop app's burst panel (hey/oha
-//! class). No UI here: start a burst, poll `snapshot()` at any rate, `cancel()` it.
+//! class). No UI here: start a burst, poll `snapshot()` at any rate, `cancel()` it; save
+//! the result as a `runs::RunRecord`, list and compare saved runs, export a k6 script.
+//!
+//! For the GUI: the shapes of load are fields of `BurstConfig` (`concurrency`, `ramp`,
+//! `stages` with `shape::parse_stages`, `rate`); `Snapshot::per_second` is the series to
+//! plot (each `Second` carries its load `target`), `Snapshot::phases` the cold and warm
+//! phases, `Snapshot::markers` the timeline; `runs::{save, list, load, compare}` keep and
+//! compare runs.
 //!
 //! Plain-HTTP/1.1 bursts use a lean client of their own (raw tokio sockets, httparse);
-//! TLS, HTTP/2 and redirects go through reqwest (rustls with the platform's roots).
+//! TLS, HTTP/2 and redirects go through reqwest (rustls with the platform's roots), one
+//! client and connection per worker.
 
+mod config;
 mod general;
+pub mod k6;
+pub mod phases;
 mod raw;
+pub mod report;
+pub mod runs;
+pub mod shape;
 pub mod stats;
 
-use serde::Serialize;
-use stats::{ErrorKind, Latency, Recorder, Second};
+pub use config::{
+    BurstConfig, BurstError, DEFAULT_REQUESTS, MAX_CONCURRENCY, MAX_DURATION_SECONDS, MAX_RATE,
+    MAX_REQUESTS, Settings, parse_header,
+};
+use phases::{FirstSuccess, Marker, Phases};
+use serde::{Deserialize, Serialize};
+use shape::Schedule;
+use stats::{ErrorKind, Latency, Outcome, Recorder, Second, Series};
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-/// Bounds a user can't pass by accident (`allow_beyond_limits` lifts them).
-pub const MAX_CONCURRENCY: u32 = 1000;
-pub const MAX_DURATION_SECONDS: f64 = 600.0;
-pub const MAX_REQUESTS: u64 = 10_000_000;
 /// Statistics shards (see `Shared::recorders`).
 const RECORDER_SHARDS: u32 = 8;
-/// Requests sent when neither a count nor a duration is given (as hey does).
-pub const DEFAULT_REQUESTS: u64 = 200;
-
-#[derive(Clone, Debug)]
-pub struct BurstConfig {
-    pub url: String,
-    pub method: String,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-    pub concurrency: u32,
-    /// Stop after this many requests.
-    pub requests: Option<u64>,
-    /// Stop after this many seconds (whichever limit comes first).
-    pub duration: Option<f64>,
-    /// Total requests per second across all workers (as oha means -q).
-    pub rate: Option<f64>,
-    /// Per-request timeout in seconds.
-    pub timeout: f64,
-    pub http2: bool,
-    pub follow_redirects: bool,
-    /// Measure latency from when a rate-limited request was due, not when it was sent.
-    pub correct_coordinated_omission: bool,
-    pub allow_beyond_limits: bool,
-}
-
-impl Default for BurstConfig {
-    fn default() -> Self {
-        BurstConfig {
-            url: String::new(),
-            method: "GET".into(),
-            headers: Vec::new(),
-            body: Vec::new(),
-            concurrency: 50,
-            requests: None,
-            duration: None,
-            rate: None,
-            timeout: 20.0,
-            http2: false,
-            follow_redirects: false,
-            correct_coordinated_omission: false,
-            allow_beyond_limits: false,
-        }
-    }
-}
-
-#[derive(Debug, thiserror::Error, PartialEq)]
-pub enum BurstError {
-    #[error("invalid URL {url:?}: {reason}")]
-    BadUrl { url: String, reason: String },
-    #[error("unsupported scheme {0:?}: use http or https")]
-    UnsupportedScheme(String),
-    #[error("{0}")]
-    BadSetting(String),
-    #[error("invalid header {header:?}: {reason}")]
-    BadHeader { header: String, reason: String },
-}
-
-/// Parses `Name: value` as hey and curl take it.
-pub fn parse_header(text: &str) -> Result<(String, String), BurstError> {
-    let bad = |reason: &str| BurstError::BadHeader {
-        header: text.to_string(),
-        reason: reason.to_string(),
-    };
-    let (name, value) = text
-        .split_once(':')
-        .ok_or_else(|| bad("expected 'Name: value'"))?;
-    let name = name.trim();
-    http::HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad("not a valid header name"))?;
-    let value = value.trim();
-    http::HeaderValue::from_str(value).map_err(|_| bad("not a valid header value"))?;
-    Ok((name.to_string(), value.to_string()))
-}
-
-impl BurstConfig {
-    /// Checks every setting; returns the parsed URL.
-    pub fn validate(&self) -> Result<reqwest::Url, BurstError> {
-        let url = reqwest::Url::parse(&self.url).map_err(|e| BurstError::BadUrl {
-            url: self.url.clone(),
-            reason: e.to_string(),
-        })?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(BurstError::UnsupportedScheme(url.scheme().to_string()));
-        }
-        if url.host_str().is_none_or(str::is_empty) {
-            return Err(BurstError::BadUrl {
-                url: self.url.clone(),
-                reason: "no host".into(),
-            });
-        }
-        let setting = |m: String| Err(BurstError::BadSetting(m));
-        let limits = !self.allow_beyond_limits;
-        if self.concurrency == 0 {
-            return setting("concurrency must be at least 1".into());
-        }
-        if limits && self.concurrency > MAX_CONCURRENCY {
-            return setting(format!(
-                "concurrency {} is above the limit of {MAX_CONCURRENCY}; pass --no-limits if you mean it",
-                self.concurrency
-            ));
-        }
-        match self.requests {
-            Some(0) => return setting("the number of requests must be at least 1".into()),
-            Some(n) if limits && n > MAX_REQUESTS => {
-                return setting(format!(
-                    "{n} requests is above the limit of {MAX_REQUESTS}; pass --no-limits if you mean it"
-                ));
-            }
-            _ => {}
-        }
-        if let Some(d) = self.duration {
-            if !d.is_finite() || d <= 0.0 {
-                return setting(format!("the duration must be positive, got {d} s"));
-            }
-            if limits && d > MAX_DURATION_SECONDS {
-                return setting(format!(
-                    "{d} s is above the limit of {MAX_DURATION_SECONDS} s; pass --no-limits if you mean it"
-                ));
-            }
-        }
-        if let Some(r) = self.rate
-            && (!r.is_finite() || r <= 0.0)
-        {
-            return setting(format!("the rate must be positive, got {r}"));
-        }
-        if !self.timeout.is_finite() || self.timeout <= 0.0 {
-            return setting(format!(
-                "the timeout must be positive, got {} s",
-                self.timeout
-            ));
-        }
-        http::Method::from_bytes(self.method.as_bytes())
-            .map_err(|_| BurstError::BadSetting(format!("invalid method {:?}", self.method)))?;
-        for (name, value) in &self.headers {
-            parse_header(&format!("{name}: {value}"))?;
-        }
-        Ok(url)
-    }
-
-    fn request_limit(&self) -> Option<u64> {
-        match (self.requests, self.duration) {
-            (None, None) => Some(DEFAULT_REQUESTS),
-            (n, _) => n,
-        }
-    }
-}
+/// An open-model request sent this much after it was due counts as late.
+pub const LATE_AFTER: Duration = Duration::from_millis(10);
 
 /// Everything known about a burst at one moment.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Snapshot {
     pub url: String,
+    /// The peak number of workers (or, in the open model, requests in flight).
     pub concurrency: u32,
+    /// The shape of load in words, e.g. "ramp 30 s to 150 workers".
+    pub shape: String,
     /// Seconds since the burst started.
     pub elapsed: f64,
     pub finished: bool,
     pub cancelled: bool,
+    /// TLS certificates were not checked (--insecure).
+    pub insecure: bool,
+    /// HTTP versions seen, e.g. ["HTTP/1.1"] or ["HTTP/2"].
+    pub protocols: Vec<String>,
     pub responses: u64,
     pub errors_total: u64,
     pub statuses: BTreeMap<u16, u64>,
     pub errors: BTreeMap<ErrorKind, u64>,
     pub bytes: u64,
+    /// Open model: requests sent more than `LATE_AFTER` after they were due.
+    pub late: u64,
     /// Responses (of any status) per second over the whole run.
     pub requests_per_second: f64,
     pub latency: Latency,
     /// Second by second since the start.
     pub per_second: Vec<Second>,
+    /// Boxed: snapshots travel in events and channels by value.
+    pub phases: Box<Phases>,
+    pub markers: Vec<Marker>,
 }
 
 impl Snapshot {
@@ -198,10 +83,24 @@ impl Snapshot {
             .map(|(_, n)| n)
             .sum()
     }
+
+    /// Failed requests (status >= 500 or no status) over all requests.
+    pub fn error_rate(&self) -> f64 {
+        let requests = self.responses + self.errors_total;
+        if requests == 0 {
+            return 0.0;
+        }
+        (self.status_count(500..=599) + self.errors_total) as f64 / requests as f64
+    }
 }
+
+const PROTOCOL_HTTP1: u8 = 1;
+const PROTOCOL_HTTP2: u8 = 2;
 
 struct Shared {
     config: BurstConfig,
+    /// The closed model's worker target over time; None for a constant one.
+    schedule: Option<Schedule>,
     started: Instant,
     deadline: Option<Instant>,
     limit: Option<u64>,
@@ -209,12 +108,48 @@ struct Shared {
     /// A few shards of statistics, shared by workers (worker % shards): each HDR
     /// histogram is ~180 KB, so one per worker would grow memory with concurrency.
     recorders: Vec<Mutex<Recorder>>,
+    series: Mutex<Series>,
+    /// When the first success arrived (µs since start; u64::MAX before), read on every
+    /// request; `first_success` holds its details.
+    first_success_at: AtomicU64,
+    first_success: Mutex<Option<FirstSuccess>>,
+    markers: Mutex<Vec<Marker>>,
+    protocols: AtomicU8,
     cancel: CancellationToken,
     finished: AtomicBool,
     ended_at: Mutex<Option<Instant>>,
 }
 
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 impl Shared {
+    fn new(config: BurstConfig, started: Instant) -> Shared {
+        let shaped = config.rate.is_none() && (config.ramp.is_some() || !config.stages.is_empty());
+        Shared {
+            schedule: shaped.then(|| config.schedule()),
+            deadline: config
+                .total_duration()
+                .map(|d| started + Duration::from_secs_f64(d)),
+            limit: config.request_limit(),
+            issued: AtomicU64::new(0),
+            recorders: (0..config.workers().clamp(1, RECORDER_SHARDS))
+                .map(|_| Mutex::new(Recorder::default()))
+                .collect(),
+            series: Mutex::new(Series::default()),
+            first_success_at: AtomicU64::new(u64::MAX),
+            first_success: Mutex::new(None),
+            markers: Mutex::new(Vec::new()),
+            protocols: AtomicU8::new(0),
+            cancel: CancellationToken::new(),
+            finished: AtomicBool::new(false),
+            ended_at: Mutex::new(None),
+            started,
+            config,
+        }
+    }
+
     /// The next request's index, or None when the count is used up.
     fn take_request(&self) -> Option<u64> {
         let i = self.issued.fetch_add(1, Ordering::Relaxed);
@@ -224,14 +159,61 @@ impl Shared {
         }
     }
 
-    fn second_of(&self, at: Instant) -> usize {
-        at.saturating_duration_since(self.started).as_secs() as usize
+    fn micros(&self, at: Instant) -> u64 {
+        at.saturating_duration_since(self.started).as_micros() as u64
     }
 
-    fn recorder(&self, worker: usize) -> std::sync::MutexGuard<'_, Recorder> {
-        self.recorders[worker % self.recorders.len()]
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+    fn recorder(&self, worker: usize) -> MutexGuard<'_, Recorder> {
+        lock(&self.recorders[worker % self.recorders.len()])
+    }
+
+    fn saw_protocol(&self, version: http::Version) {
+        let bit = if version == http::Version::HTTP_2 {
+            PROTOCOL_HTTP2
+        } else {
+            PROTOCOL_HTTP1
+        };
+        if self.protocols.load(Ordering::Relaxed) & bit == 0 {
+            self.protocols.fetch_or(bit, Ordering::Relaxed);
+        }
+    }
+
+    /// Notes a success that arrived at `arrived_us`; keeps the earliest.
+    fn success(&self, arrived_us: u64, latency_us: u64) {
+        if arrived_us >= self.first_success_at.load(Ordering::Relaxed) {
+            return;
+        }
+        let mut first = lock(&self.first_success);
+        if first.is_none_or(|f| arrived_us < f.arrived_us) {
+            *first = Some(FirstSuccess {
+                arrived_us,
+                latency_us,
+            });
+            self.first_success_at.store(arrived_us, Ordering::Relaxed);
+        }
+    }
+
+    /// Waits until worker `w` is meant to send under the schedule; false when it never
+    /// will again (or the burst ends first).
+    async fn wait_for_turn(&self, worker: u32) -> bool {
+        let Some(schedule) = &self.schedule else {
+            return true;
+        };
+        let now = self.started.elapsed().as_secs_f64();
+        let Some(at) = schedule.next_active(worker, now) else {
+            return false;
+        };
+        if at <= now {
+            return true;
+        }
+        let at = self.started + Duration::from_secs_f64(at);
+        if self.deadline.is_some_and(|d| at >= d) {
+            return false;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep_until(at) => true,
+            _ = self.cancel.cancelled() => false,
+        }
     }
 }
 
@@ -249,57 +231,39 @@ pub fn due_at(start: Instant, i: u64, rate: f64) -> Instant {
 /// Starts a burst on the current tokio runtime.
 pub fn start(config: BurstConfig) -> Result<BurstHandle, BurstError> {
     let url = config.validate()?;
-    let started = Instant::now();
-    let shared = Arc::new(Shared {
-        deadline: config
-            .duration
-            .map(|d| started + Duration::from_secs_f64(d)),
-        limit: config.request_limit(),
-        issued: AtomicU64::new(0),
-        recorders: (0..config.concurrency.min(RECORDER_SHARDS))
-            .map(|_| Mutex::new(Recorder::default()))
-            .collect(),
-        cancel: CancellationToken::new(),
-        finished: AtomicBool::new(false),
-        ended_at: Mutex::new(None),
-        started,
-        config,
-    });
+    let shared = Arc::new(Shared::new(config, Instant::now()));
     let use_raw = url.scheme() == "http" && !shared.config.http2 && !shared.config.follow_redirects;
-    let general = if use_raw {
-        None
-    } else {
-        Some(general::client(&shared.config).map_err(BurstError::BadSetting)?)
-    };
+    if !use_raw {
+        general::client(&shared.config, &url).map_err(|e| {
+            BurstError::BadSetting(format!("could not set up the HTTPS client: {e}"))
+        })?;
+    }
     let prepared = raw::Prepared::new(&shared.config, &url);
     let workers_shared = shared.clone();
     let task = tokio::spawn(async move {
         let mut workers = tokio::task::JoinSet::new();
-        for w in 0..workers_shared.config.concurrency as usize {
+        for w in 0..workers_shared.config.workers() as usize {
             let shared = workers_shared.clone();
             let prepared = prepared.clone();
-            let general = general.clone();
             let url = url.clone();
             workers.spawn(async move {
-                match general {
-                    None => raw::worker(&shared, w, &prepared).await,
-                    Some(client) => general::worker(&shared, w, &client, &url).await,
+                if use_raw {
+                    raw::worker(&shared, w, &prepared).await
+                } else {
+                    general::worker(&shared, w, &url).await
                 }
             });
         }
         while workers.join_next().await.is_some() {}
-        *workers_shared
-            .ended_at
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
+        *lock(&workers_shared.ended_at) = Some(Instant::now());
         workers_shared.finished.store(true, Ordering::Release);
     });
     Ok(BurstHandle { shared, task })
 }
 
-/// The loop every worker runs around its transport: take a request, wait for its turn
-/// under a rate limit, send it, record the outcome. Returns when the count, the duration
-/// or a cancel ends the burst.
+/// The loop every worker runs around its transport: wait for its turn under the shape of
+/// load, take a request, wait until it is due under a rate, send it, record the outcome.
+/// Returns when the count, the duration, the shape or a cancel ends the burst.
 async fn drive<F, Fut>(shared: &Shared, worker: usize, mut send: F)
 where
     F: FnMut() -> Fut,
@@ -308,6 +272,9 @@ where
     let timeout = Duration::from_secs_f64(shared.config.timeout);
     loop {
         if shared.cancel.is_cancelled() || shared.deadline.is_some_and(|d| Instant::now() >= d) {
+            return;
+        }
+        if !shared.wait_for_turn(worker as u32).await {
             return;
         }
         let Some(i) = shared.take_request() else {
@@ -325,7 +292,7 @@ where
             }
         }
         let sent = Instant::now();
-        let outcome = tokio::select! {
+        let result = tokio::select! {
             r = tokio::time::timeout(timeout, send()) => r.unwrap_or(Err(ErrorKind::Timeout)),
             _ = shared.cancel.cancelled() => return,
             _ = sleep_until_opt(shared.deadline) => return,
@@ -336,12 +303,21 @@ where
             _ => sent,
         };
         let latency_us = now.saturating_duration_since(from).as_micros() as u64;
-        let second = shared.second_of(now);
-        let mut r = shared.recorder(worker);
-        match outcome {
-            Ok((status, bytes)) => r.response(status, latency_us, bytes, second),
-            Err(kind) => r.error(kind, second),
+        let now_us = shared.micros(now);
+        if matches!(result, Ok((200..=399, _))) {
+            shared.success(
+                now_us,
+                now.saturating_duration_since(sent).as_micros() as u64,
+            );
         }
+        let outcome = Outcome {
+            result,
+            latency_us,
+            second: (now_us / 1_000_000) as usize,
+            cold: shared.micros(sent) < shared.first_success_at.load(Ordering::Relaxed),
+            late: due.is_some_and(|d| sent.saturating_duration_since(d) > LATE_AFTER),
+        };
+        shared.recorder(worker).record(&outcome, &shared.series);
     }
 }
 
@@ -356,24 +332,38 @@ impl BurstHandle {
     pub fn snapshot(&self) -> Snapshot {
         let s = &self.shared;
         let mut total = Recorder::default();
-        for w in 0..s.recorders.len() {
-            s.recorder(w).merge_into(&mut total);
+        let guards: Vec<_> = (0..s.recorders.len()).map(|w| s.recorder(w)).collect();
+        for g in &guards {
+            g.merge_into(&mut total);
+        }
+        let mut per_second =
+            lock(&s.series).summaries(guards.iter().filter_map(|g| g.open_second()));
+        drop(guards);
+        for (i, second) in per_second.iter_mut().enumerate() {
+            second.target = s.config.target_at(i as f64 + 0.5);
         }
         let finished = s.finished.load(Ordering::Acquire);
-        let end = s
-            .ended_at
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .unwrap_or_else(Instant::now);
+        let end = lock(&s.ended_at).unwrap_or_else(Instant::now);
         let elapsed = end.saturating_duration_since(s.started).as_secs_f64();
         let responses: u64 = total.statuses.values().sum();
         let errors_total: u64 = total.errors.values().sum();
+        let first = *lock(&s.first_success);
+        let protocols = s.protocols.load(Ordering::Relaxed);
+        let mut markers = lock(&s.markers).clone();
+        markers.sort_by(|a, b| a.at.total_cmp(&b.at));
         Snapshot {
             url: s.config.url.clone(),
-            concurrency: s.config.concurrency,
+            concurrency: s.config.workers(),
+            shape: s.config.settings().shape(),
             elapsed,
             finished,
             cancelled: s.cancel.is_cancelled(),
+            insecure: s.config.insecure,
+            protocols: [(PROTOCOL_HTTP1, "HTTP/1.1"), (PROTOCOL_HTTP2, "HTTP/2")]
+                .into_iter()
+                .filter(|(bit, _)| protocols & bit != 0)
+                .map(|(_, name)| name.to_string())
+                .collect(),
             responses,
             errors_total,
             requests_per_second: if elapsed > 0.0 {
@@ -382,11 +372,28 @@ impl BurstHandle {
                 0.0
             },
             latency: Latency::of(&total.latency),
+            phases: Box::new(phases::split(&total.cold, &total.warm, first, elapsed)),
             statuses: total.statuses,
             errors: total.errors,
             bytes: total.bytes,
-            per_second: total.per_second,
+            late: total.late,
+            per_second,
+            markers,
         }
+    }
+
+    /// Adds a point to the burst's timeline at `at` seconds since its start (events from
+    /// the environment, e.g. "database resumed").
+    pub fn add_marker(&self, at: f64, text: impl Into<String>) {
+        lock(&self.shared.markers).push(Marker {
+            at,
+            text: text.into(),
+        });
+    }
+
+    /// Seconds since the burst started.
+    pub fn elapsed(&self) -> f64 {
+        self.shared.started.elapsed().as_secs_f64()
     }
 
     /// Stops every worker; in-flight requests are dropped at once.
@@ -414,49 +421,27 @@ impl BurstHandle {
 mod tests {
     use super::*;
 
-    fn config(url: &str) -> BurstConfig {
-        BurstConfig {
-            url: url.into(),
-            ..BurstConfig::default()
+    /// Runs the workers' loop against a transport that answers after `answer`.
+    async fn run_paced(c: BurstConfig, answer: Duration) -> Snapshot {
+        let shared = Arc::new(Shared::new(c, Instant::now()));
+        let mut set = tokio::task::JoinSet::new();
+        for w in 0..shared.config.workers() as usize {
+            let shared = shared.clone();
+            set.spawn(async move {
+                drive(&shared, w, || async move {
+                    tokio::time::sleep(answer).await;
+                    Ok((200, 0))
+                })
+                .await
+            });
         }
-    }
-
-    #[test]
-    fn bad_input_is_refused_clearly() {
-        assert!(matches!(
-            config("not a url").validate(),
-            Err(BurstError::BadUrl { .. })
-        ));
-        assert_eq!(
-            config("ftp://127.0.0.1/").validate(),
-            Err(BurstError::UnsupportedScheme("ftp".into()))
-        );
-        let mut c = config("http://127.0.0.1/");
-        c.concurrency = 0;
-        assert!(c.validate().is_err());
-        c.concurrency = 5000;
-        assert!(
-            c.validate()
-                .unwrap_err()
-                .to_string()
-                .contains("--no-limits")
-        );
-        c.allow_beyond_limits = true;
-        assert!(c.validate().is_ok());
-        let mut c = config("http://127.0.0.1/");
-        c.duration = Some(-1.0);
-        assert!(c.validate().is_err());
-        c.duration = Some(3600.0);
-        assert!(c.validate().is_err());
-        let mut c = config("http://127.0.0.1/");
-        c.requests = Some(0);
-        assert!(c.validate().is_err());
-        assert!(parse_header("X-Ok: yes").is_ok());
-        assert!(parse_header("no colon").is_err());
-        assert!(parse_header("bad name: x").is_err());
-        let mut c = config("http://127.0.0.1/");
-        c.method = "GE T".into();
-        assert!(c.validate().is_err());
+        while set.join_next().await.is_some() {}
+        *lock(&shared.ended_at) = Some(Instant::now());
+        BurstHandle {
+            shared,
+            task: tokio::spawn(async {}),
+        }
+        .snapshot()
     }
 
     #[tokio::test(start_paused = true)]
@@ -473,36 +458,56 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_rate_limited_burst_sends_rate_times_duration() {
-        // The workers' pacing against a transport that answers instantly.
+    async fn an_open_model_sends_rate_times_duration_and_counts_late_requests() {
         let c = BurstConfig {
             url: "http://127.0.0.1/".into(),
             concurrency: 8,
             duration: Some(2.0),
             rate: Some(100.0),
+            correct_coordinated_omission: true,
             ..BurstConfig::default()
         };
-        let started = Instant::now();
-        let shared = Arc::new(Shared {
-            deadline: Some(started + Duration::from_secs(2)),
-            limit: c.request_limit(),
-            issued: AtomicU64::new(0),
-            recorders: (0..8).map(|_| Mutex::new(Recorder::default())).collect(),
-            cancel: CancellationToken::new(),
-            finished: AtomicBool::new(false),
-            ended_at: Mutex::new(None),
-            started,
-            config: c,
-        });
-        let mut set = tokio::task::JoinSet::new();
-        for w in 0..8 {
-            let shared = shared.clone();
-            set.spawn(async move { drive(&shared, w, || async { Ok((200, 0)) }).await });
-        }
-        while set.join_next().await.is_some() {}
-        let total: u64 = (0..8)
-            .map(|w| shared.recorder(w).statuses.values().sum::<u64>())
-            .sum();
-        assert_eq!(total, 200, "100/s for 2 s");
+        let s = run_paced(c.clone(), Duration::from_millis(1)).await;
+        assert_eq!(s.responses, 200, "100/s for 2 s");
+        assert_eq!(s.late, 0);
+        // Answers take 200 ms: 8 in flight carry 40/s, so most requests go out late and
+        // their latency, measured from when they were due, grows far past 200 ms.
+        let s = run_paced(c, Duration::from_millis(200)).await;
+        assert!(s.responses < 100 && s.late > s.responses / 2, "{s:?}");
+        assert!(s.latency.p99 > 2.0 * 200.0, "{:?}", s.latency);
+        assert_eq!(s.per_second[0].target, 100.0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_ramp_brings_workers_in_over_time() {
+        // 10 workers over 4 s, each answer 100 ms: about 10 req/s per active worker.
+        let c = BurstConfig {
+            url: "http://127.0.0.1/".into(),
+            concurrency: 10,
+            ramp: Some(4.0),
+            duration: Some(6.0),
+            ..BurstConfig::default()
+        };
+        let s = run_paced(c, Duration::from_millis(100)).await;
+        let r: Vec<u64> = s.per_second.iter().map(|p| p.responses).collect();
+        assert!(r.len() >= 6, "{r:?}");
+        assert!(r[0] < r[2] && r[2] < r[4], "rising: {r:?}");
+        assert!(r[4] >= 90 && r[5] >= 90, "full load after the ramp: {r:?}");
+        assert!(s.per_second[1].target > 2.0 && s.per_second[1].target < 5.0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn stages_go_up_and_down() {
+        let c = BurstConfig {
+            url: "http://127.0.0.1/".into(),
+            stages: shape::parse_stages("2s:10,2s:10,2s:0").unwrap(),
+            ..BurstConfig::default()
+        };
+        let s = run_paced(c, Duration::from_millis(100)).await;
+        let r: Vec<u64> = s.per_second.iter().map(|p| p.responses).collect();
+        assert!((5.9..6.5).contains(&s.elapsed), "{}", s.elapsed);
+        assert!(r[2] >= 90 && r[3] >= 90, "{r:?}");
+        assert!(r[5] < r[3] && r[0] < r[2], "{r:?}");
+        assert_eq!(s.concurrency, 10);
     }
 }

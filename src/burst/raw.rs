@@ -4,6 +4,7 @@
 
 use super::stats::ErrorKind;
 use super::{BurstConfig, Shared, drive};
+
 use std::io::ErrorKind as Io;
 use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -285,7 +286,11 @@ pub async fn worker(shared: &Shared, worker: usize, prepared: &Prepared) {
     drive(shared, worker, || async {
         // Only this worker's loop touches its connection, one request at a time, so the
         // lock is never contended.
-        conn.lock().await.exchange(prepared).await
+        let result = conn.lock().await.exchange(prepared).await;
+        if result.is_ok() {
+            shared.saw_protocol(http::Version::HTTP_11);
+        }
+        result
     })
     .await;
 }

@@ -142,7 +142,7 @@ pub enum Command {
         timeout: Option<f64>,
     },
     /// Send an HTTP load burst to a URL or an environment's service (like hey or oha).
-    Burst(burst::BurstArgs),
+    Burst(Box<burst::BurstArgs>),
     /// Print the config file's path and a commented example.
     Config,
     /// Run the embedded local AWS region in the foreground on 127.0.0.1.
@@ -213,7 +213,7 @@ pub fn main() -> ExitCode {
             Command::Emulator(args) => emulator::run(args, cli.global.regions.first().cloned())
                 .await
                 .map_err(CliError::Other),
-            Command::Burst(args) => burst::run(&cli.global, args).await,
+            Command::Burst(args) => burst::run(&cli.global, *args).await,
             command => commands::run(&cli.global, command).await,
         }
     });

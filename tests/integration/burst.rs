@@ -1,6 +1,9 @@
 //! The burst engine against real HTTP servers on 127.0.0.1: counts, statuses, errors
-//! (resets, stalls, refused connections, 5xx), duration bounds, cancellation, and the
-//! emulator's services as targets.
+//! (resets, stalls, refused connections, 5xx), duration bounds, cancellation, the
+//! emulator's services as targets, shapes of load, the cold phase, and saved runs through
+//! the CLI. HTTPS and HTTP/2 are in burst/tls.rs.
+
+mod tls;
 
 use crate::common::*;
 use axum::Router;
@@ -10,6 +13,7 @@ use scale0::burst::stats::ErrorKind;
 use scale0::burst::{self, BurstConfig};
 use scale0::emulator::seed::{ClusterSpec, EnvSpec, ServiceSpec};
 use scale0::emulator::world::service::AppServer;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const BODY: &str = "hello from the test server\n";
@@ -33,6 +37,13 @@ async fn server() -> String {
         .route(
             "/stall",
             get(|| async { std::future::pending::<&str>().await }),
+        )
+        .route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                BODY
+            }),
         )
         .route(
             "/redirect",
@@ -254,4 +265,210 @@ async fn a_burst_at_150_against_the_seeds_runserver_gets_500s() {
     assert!(s.status_count(500..=599) > 0, "{:?}", s.statuses);
     assert!(s.status_count(200..=299) > 0, "{:?}", s.statuses);
     emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn stages_and_the_open_model_shape_the_load() {
+    let base = server().await;
+    // From 0 to 2 workers in the first second, then up to 10: the second second carries
+    // several times the first one's load (each worker ~50 req/s against /slow).
+    let s = burst::start(BurstConfig {
+        stages: burst::shape::parse_stages("1s:2,1s:10").unwrap(),
+        ..config(format!("{base}/slow"))
+    })
+    .unwrap()
+    .wait()
+    .await;
+    let r: Vec<u64> = s.per_second.iter().map(|p| p.responses).collect();
+    assert!(r.len() >= 2 && r[1] > 2 * r[0].max(1), "{r:?}");
+    assert!(s.per_second[1].target > s.per_second[0].target);
+    assert!(s.elapsed < 3.0 && s.errors_total == 0, "{s:?}");
+
+    // Open model, enough workers: about rate x duration, none late.
+    let s = burst::start(BurstConfig {
+        rate: Some(200.0),
+        duration: Some(1.0),
+        correct_coordinated_omission: true,
+        ..config(format!("{base}/ok"))
+    })
+    .unwrap()
+    .wait()
+    .await;
+    assert!((180..=201).contains(&s.responses), "{}", s.responses);
+    assert!(s.late < s.responses / 10, "{} late", s.late);
+    // Too few workers for the rate: requests go out late, and latency measured from when
+    // they were due shows the queue that a closed-loop measurement would hide.
+    let s = burst::start(BurstConfig {
+        rate: Some(400.0),
+        duration: Some(1.0),
+        concurrency: 2,
+        correct_coordinated_omission: true,
+        ..config(format!("{base}/slow"))
+    })
+    .unwrap()
+    .wait()
+    .await;
+    assert!(
+        s.late > s.responses / 2,
+        "{} late of {}",
+        s.late,
+        s.responses
+    );
+    assert!(s.latency.p99 > 5.0 * s.latency.min, "{:?}", s.latency);
+}
+
+/// A server asleep for its first 800 ms: it answers every third request with a 503 at
+/// once and holds the others until it is awake; then it answers at once.
+async fn sleeping_server() -> String {
+    let first = Arc::new(Mutex::new(None::<Instant>));
+    let count = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let app = Router::new().route(
+        "/",
+        get(move || {
+            let (first, count) = (first.clone(), count.clone());
+            async move {
+                let start = *first.lock().unwrap().get_or_insert_with(Instant::now);
+                let awake = start + Duration::from_millis(800);
+                if Instant::now() >= awake {
+                    return (axum::http::StatusCode::OK, "awake");
+                }
+                if count.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 3 == 2 {
+                    return (axum::http::StatusCode::SERVICE_UNAVAILABLE, "resuming");
+                }
+                tokio::time::sleep_until(awake.into()).await;
+                (axum::http::StatusCode::OK, "awake")
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}/")
+}
+
+#[tokio::test]
+async fn a_cold_start_is_measured_apart_from_the_warm_phase() {
+    let url = sleeping_server().await;
+    let handle = burst::start(BurstConfig {
+        duration: Some(1.5),
+        ..config(url)
+    })
+    .unwrap();
+    handle.add_marker(0.7, "database resumed");
+    let s = handle.wait().await;
+    let cold = s.phases.cold.as_ref().expect("a cold phase");
+    assert!(cold.reason.contains("before the first success"), "{cold:?}");
+    let after = cold.first_success_after.unwrap();
+    assert!((0.7..1.4).contains(&after), "{after}");
+    assert!(cold.requests_waited >= 10, "{cold:?}");
+    assert!(cold.server_errors > 0, "{cold:?}");
+    let warm = &s.phases.warm;
+    assert!(warm.responses > cold.requests_waited, "{warm:?}");
+    assert_eq!(warm.server_errors, 0);
+    assert!(
+        warm.latency.p50 * 10.0 < cold.first_success_latency.unwrap(),
+        "{s:?}"
+    );
+    assert_eq!(s.markers[0].text, "database resumed");
+
+    // The same server, now awake: no cold phase.
+    let s = burst::start(BurstConfig {
+        requests: Some(100),
+        ..config(s.url.clone())
+    })
+    .unwrap()
+    .wait()
+    .await;
+    assert!(s.phases.cold.is_none(), "{:?}", s.phases);
+    // Only the requests already in flight when the first success arrived are not warm.
+    assert!(s.phases.warm.requests >= 100 - 10, "{:?}", s.phases);
+}
+
+async fn cli(args: &[&str], runs: &std::path::Path) -> (i32, String, String) {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_scale0"))
+        .args(args)
+        .env("SCALE0_BURSTS_DIR", runs)
+        .env("HOME", runs)
+        .output()
+        .await
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn the_cli_saves_lists_compares_and_exports_runs() {
+    let base = server().await;
+    let url = format!("{base}/ok");
+    let runs = std::env::temp_dir().join(format!("scale0-bursts-{}", uuid::Uuid::new_v4()));
+    let (code, out, err) = cli(&["burst", &url, "--stages", "500ms:4,500ms:0"], &runs).await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("Load:         stages 0.5s:4,0.5s:0"), "{out}");
+    assert!(out.contains("Per second:"), "{out}");
+    assert!(err.contains("saved as"), "{err}");
+    let (code, out, _) = cli(
+        &["burst", &url, "-c", "3", "-n", "50", "--output", "csv"],
+        &runs,
+    )
+    .await;
+    assert_eq!(code, 0);
+    assert!(out.starts_with("second,target,responses"), "{out}");
+    let rows: u64 = out
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(2).unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(rows, 50);
+    let (code, out, _) = cli(&["burst", &url, "-n", "20", "--output", "json"], &runs).await;
+    assert_eq!(code, 0);
+    let record: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(record["result"]["responses"], 20);
+    assert_eq!(record["settings"]["url"], url.as_str());
+
+    let (code, out, _) = cli(&["burst", "list"], &runs).await;
+    assert_eq!(code, 0);
+    assert_eq!(out.lines().count(), 4, "a header and three runs: {out}");
+    let (code, out, err) = cli(&["burst", "compare", "last~2", "last~1"], &runs).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("load") && out.contains("requests/s"), "{out}");
+    let (code, _, err) = cli(&["burst", "compare", "last", "nothing-like-this"], &runs).await;
+    assert_eq!(code, 2, "{err}");
+
+    let (code, out, _) = cli(
+        &[
+            "burst", &url, "--ramp", "10s", "-z", "30s", "--export", "k6",
+        ],
+        &runs,
+    )
+    .await;
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("'ramping-vus'") && out.contains("http_req_failed"),
+        "{out}"
+    );
+
+    // Bad input: a clear message and the usage exit code; nothing sent, nothing saved.
+    let (code, _, err) = cli(&["burst", &url, "--stages", "10s:10,30q:5"], &runs).await;
+    assert_eq!(code, 2);
+    assert!(err.contains("stage 2") && err.contains("30q"), "{err}");
+    let (code, _, err) = cli(&["burst", "file:///etc/passwd"], &runs).await;
+    assert_eq!(code, 2);
+    assert!(err.contains("use http or https"), "{err}");
+    // Nothing reachable: the (empty) results are shown and saved, and the exit code says so.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let (code, out, err) = cli(&["burst", &format!("http://{closed}/"), "-n", "5"], &runs).await;
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains("connect") && err.contains("no response"),
+        "{out}{err}"
+    );
+    let (_, out, _) = cli(&["burst", "list"], &runs).await;
+    assert_eq!(out.lines().count(), 5, "{out}");
+    std::fs::remove_dir_all(&runs).unwrap();
 }
