@@ -20,6 +20,7 @@ use std::collections::HashMap;
 pub(super) struct BurstState {
     pub concurrency: u32,
     pub seconds: f64,
+    pub ramp: f64,
     pub snapshot: Option<Snapshot>,
     pub running: bool,
     /// Server time when it started, to draw it on the environment's time axis.
@@ -314,6 +315,7 @@ impl App {
         let burst = BurstView {
             concurrency: self.burst.concurrency,
             seconds: self.burst.seconds,
+            ramp: self.burst.ramp,
             running: self.burst.running,
             snapshot: self.burst.snapshot.as_ref(),
             disabled: actions::precondition(Verb::Burst, &cx)
@@ -411,7 +413,11 @@ impl App {
             Intent::SetBurst {
                 concurrency,
                 seconds,
-            } => self.set_burst(concurrency, seconds),
+                ramp,
+            } => {
+                self.set_burst(concurrency, seconds);
+                self.burst.ramp = ramp.min(seconds);
+            }
             Intent::StopBurst => self.worker.send(Command::StopBurst),
             Intent::Reconnect { demo } => {
                 self.settings_open = false;
@@ -520,6 +526,7 @@ impl App {
             url,
             concurrency: self.burst.concurrency,
             duration: Some(self.burst.seconds),
+            ramp: (self.burst.ramp > 0.0).then_some(self.burst.ramp),
             timeout: 20.0,
             ..BurstConfig::default()
         }));
@@ -559,6 +566,7 @@ impl App {
         self.burst = BurstState {
             concurrency: self.burst.concurrency,
             seconds: self.burst.seconds,
+            ramp: self.burst.ramp,
             ..BurstState::default()
         };
     }

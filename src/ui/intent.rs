@@ -14,6 +14,7 @@ pub enum Intent {
     SetBurst {
         concurrency: u32,
         seconds: f64,
+        ramp: f64,
     },
     StopBurst,
     /// Reconnect with the settings' profile and regions, or to the demo region.

@@ -358,6 +358,8 @@ pub struct GraphsView<'a> {
 pub struct BurstView<'a> {
     pub concurrency: u32,
     pub seconds: f64,
+    /// Seconds to reach the concurrency (0: all at once).
+    pub ramp: f64,
     pub running: bool,
     pub snapshot: Option<&'a Snapshot>,
     pub disabled: Option<String>,

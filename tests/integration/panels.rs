@@ -326,6 +326,7 @@ fn burst_panel_starts_through_the_table_and_says_why_not() {
     let view = BurstView {
         concurrency: 50,
         seconds: 10.0,
+        ramp: 0.0,
         running: false,
         snapshot: None,
         disabled: None,

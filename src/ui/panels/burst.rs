@@ -13,6 +13,7 @@ pub fn show(ui: &mut Ui, view: &BurstView) -> Option<Intent> {
         ui.label(RichText::new("Load burst").strong());
         let mut concurrency = view.concurrency;
         let mut seconds = view.seconds;
+        let mut ramp = view.ramp;
         let c = ui.add(
             egui::DragValue::new(&mut concurrency)
                 .range(1..=crate::burst::MAX_CONCURRENCY)
@@ -24,10 +25,19 @@ pub fn show(ui: &mut Ui, view: &BurstView) -> Option<Intent> {
                 .suffix(" s")
                 .prefix("for "),
         );
-        if c.changed() || s.changed() {
+        let r = ui
+            .add(
+                egui::DragValue::new(&mut ramp)
+                    .range(0.0..=seconds)
+                    .suffix(" s")
+                    .prefix("ramp "),
+            )
+            .on_hover_text("Reach the concurrency gradually over this many seconds (0: at once)");
+        if c.changed() || s.changed() || r.changed() {
             intent = Some(Intent::SetBurst {
                 concurrency,
                 seconds,
+                ramp,
             });
         }
         if view.running {
@@ -75,5 +85,19 @@ pub fn show(ui: &mut Ui, view: &BurstView) -> Option<Intent> {
             );
         }
     });
+    // A cold start measured apart: how long the first answer took while the environment woke.
+    if let Some(cold) = view.snapshot.and_then(|s| s.phases.cold.as_ref()) {
+        let first = match cold.first_success_after {
+            Some(t) => format!("first success after {t:.1} s"),
+            None => "no success yet".into(),
+        };
+        ui.label(
+            RichText::new(format!(
+                "Cold start: {first}; {} requests waited, {} server errors ({})",
+                cold.requests_waited, cold.server_errors, cold.reason
+            ))
+            .color(theme::WARN),
+        );
+    }
     intent
 }
