@@ -291,10 +291,15 @@ impl App {
             service: view::service_badge(&env),
             database: view::db_badge(&env, now),
             cost,
-            cost_basis: format!(
-                "the last {}'s usage",
-                crate::model::human_duration(loaded.map(|l| l.1).unwrap_or(window))
-            ),
+            cost_basis: {
+                let shown = loaded.map(|l| l.1).unwrap_or(window);
+                let name = panels::graphs::WINDOWS
+                    .iter()
+                    .find(|(w, _)| *w == shown)
+                    .map(|(_, n)| n.to_string())
+                    .unwrap_or_else(|| crate::model::human_duration(shown));
+                format!("the last {name}'s usage")
+            },
             budget: crate::model::diagnose::connection_budget(&env),
             blockers: crate::model::diagnose::pause_blockers(&env),
             state_age: self.inventory_at.map(|t| now - t),

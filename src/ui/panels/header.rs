@@ -23,9 +23,11 @@ pub fn show(ui: &mut Ui, view: &HeaderView) {
             );
         }
     });
+    // Two columns whose values wrap: the graphs below keep the panel's width.
     egui::Grid::new("header facts")
-        .num_columns(4)
-        .spacing([12.0, 4.0])
+        .num_columns(2)
+        .spacing([12.0, 3.0])
+        .max_col_width(ui.available_width() - 90.0)
         .show(ui, |ui| {
             if let Some(s) = &env.service {
                 ui.label(RichText::new("Service").strong());
@@ -39,6 +41,7 @@ pub fn show(ui: &mut Ui, view: &HeaderView) {
                         ui.hyperlink_to(&url, &url);
                     }
                 });
+                ui.end_row();
                 ui.label(RichText::new("Scaling").strong());
                 match &s.scaling {
                     Some(sc) => ui.label(format!(
@@ -67,6 +70,7 @@ pub fn show(ui: &mut Ui, view: &HeaderView) {
                         db.engine_version
                     ));
                 });
+                ui.end_row();
                 ui.label(RichText::new("Capacity").strong());
                 let range = match &db.mode {
                     DbMode::ServerlessV2 {
@@ -104,13 +108,14 @@ pub fn show(ui: &mut Ui, view: &HeaderView) {
                         );
                     }
                 });
+                ui.end_row();
             }
             // Always a row, so the action bar below never moves when the figures arrive.
             ui.label(RichText::new("Cost").strong());
             match &view.cost {
                 Some(cost) => {
                     ui.label(format!(
-                        "${:.3}/h now; ${:.0}/month at {}; pausing saves ${:.0}/month",
+                        "${:.3}/h now, ${:.0}/month at {}, pausing saves ${:.0}/month",
                         cost.per_hour_now,
                         cost.per_month_at_recent_usage,
                         view.cost_basis,
