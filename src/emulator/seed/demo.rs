@@ -49,8 +49,11 @@ pub fn demo(world: &mut World, now: f64) {
         });
     }
 
-    // dev: the seed project itself: untagged, v1 legacy database (90 connections at
-    // 2 ACU), Django runserver with DEBUG and conn_max_age: 150 clients get 500s.
+    // dev: the seed project itself: untagged, v1 legacy database (180 connections at
+    // 2 ACU), Django runserver with DEBUG and conn_max_age: each instance keeps a thread
+    // and a connection per front-end connection, so 201 clients over two or three
+    // instances run out (the seed's `hey -c 201`); 150 stop just short, as the seed's
+    // `hey -c 150` run did.
     let mut dev = EnvSpec::new("dev", "alice");
     dev.tagged = false;
     dev.service = Some(ServiceSpec {

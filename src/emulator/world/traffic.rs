@@ -65,8 +65,8 @@ impl World {
             return;
         };
         let from = c.capacity;
-        let pressed = peak_connections as f64 >= 0.9 * c.max_connections() as f64
-            || peak_connections as f64 > from * 20.0;
+        // Connections are one of v1's two triggers (CPU the other, not emulated here).
+        let pressed = peak_connections as f64 >= 0.9 * c.max_connections() as f64;
         if c.power != Power::Awake || !pressed || from >= max as f64 {
             return;
         }
