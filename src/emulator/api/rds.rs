@@ -163,6 +163,7 @@ pub fn cluster_json(w: &World, c: &Cluster) -> Value {
         "MasterUsername": c.master_username,
         "DBClusterMembers": members,
         "HttpEndpointEnabled": c.http_endpoint_enabled,
+        "EnabledCloudwatchLogsExports": if c.log_export { json!(["postgresql"]) } else { json!([]) },
         "MasterUserSecret": c.master_user_secret_arn.as_ref().map(|arn| json!({
             "SecretArn": arn, "SecretStatus": "active",
             "KmsKeyId": format!("arn:aws:kms:{}:{ACCOUNT}:key/5ca1e000-0000-4000-8000-000000000000", w.region),

@@ -51,6 +51,8 @@ impl AppThread {
 pub const UPSTREAM_IDLE_SECONDS: f64 = 3600.0;
 
 pub struct Instance {
+    /// Its place behind the front end, which names its log stream.
+    pub index: usize,
     pub app: AppSettings,
     /// Requests this instance is serving (App Runner's per-instance concurrency).
     pub in_flight: AtomicU32,
@@ -92,7 +94,7 @@ impl Drop for LeasedThread<'_> {
 }
 
 impl Instance {
-    pub fn new(app: AppSettings, vcpus: f64, clock: Clock) -> Instance {
+    pub fn new(index: usize, app: AppSettings, vcpus: f64, clock: Clock) -> Instance {
         let vcpus = vcpus.max(0.125);
         let cores = vcpus.ceil().max(1.0);
         let processes = app.server.processes() as usize;
@@ -113,6 +115,7 @@ impl Instance {
             })
             .unwrap_or_default();
         Instance {
+            index,
             app,
             in_flight: AtomicU32::new(0),
             cores: Arc::new(Semaphore::new(cores as usize)),

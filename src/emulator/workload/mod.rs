@@ -45,6 +45,10 @@ struct InFlight {
     started_real: Instant,
     status: u16,
     cpu_ms: f64,
+    /// The instance that answered, for its log stream.
+    instance: Option<usize>,
+    /// The database's refusal behind a 500, for the app's log.
+    db_error: Option<&'static str>,
 }
 
 impl Drop for InFlight {
@@ -53,7 +57,14 @@ impl Drop for InFlight {
         let latency_ms = ((now - self.started_sim) * 1000.0)
             .max(self.started_real.elapsed().as_secs_f64() * 1000.0);
         world.services[self.service].minute.cpu_busy_ms += self.cpu_ms;
-        world.request_finished(self.service, now, self.status, latency_ms);
+        world.request_finished_on(
+            self.service,
+            self.instance,
+            now,
+            self.status,
+            latency_ms,
+            self.db_error,
+        );
     }
 }
 
@@ -102,7 +113,9 @@ impl Front {
         // Instances that went away (idle scale-in) take their threads and connections.
         instances.truncate(ready);
         while instances.len() < ready {
-            instances.push(Arc::new(Instance::new(app, vcpus, self.shared.clock.clone())));
+            let index = instances.len();
+            let clock = self.shared.clock.clone();
+            instances.push(Arc::new(Instance::new(index, app, vcpus, clock)));
         }
         let (i, load) = instances
             .iter()
@@ -256,6 +269,8 @@ impl Front {
             started_real: Instant::now(),
             status: 0,
             cpu_ms: 0.0,
+            instance: None,
+            db_error: None,
         };
         let response = self.serve(cluster, &mut in_flight).await;
         in_flight.status = response.status().as_u16();
@@ -270,6 +285,7 @@ impl Front {
             return text(StatusCode::SERVICE_UNAVAILABLE, "shutting down");
         };
         let thread = &mut leased.thread;
+        in_flight.instance = Some(instance.index);
         let app = instance.app;
         let db = match cluster {
             None => Ok(()),
@@ -292,6 +308,7 @@ impl Front {
                 text(StatusCode::GATEWAY_TIMEOUT, "upstream request timeout")
             }
             Err(DbFailure::Error(message)) => {
+                in_flight.db_error = Some(message);
                 in_flight.cpu_ms += instance.compute(thread.process, Outcome::DbError).await;
                 text(
                     StatusCode::INTERNAL_SERVER_ERROR,
