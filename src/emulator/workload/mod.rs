@@ -310,10 +310,14 @@ impl Front {
             Err(DbFailure::Error(message)) => {
                 in_flight.db_error = Some(message);
                 in_flight.cpu_ms += instance.compute(thread.process, Outcome::DbError).await;
-                text(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    &format!("OperationalError at /\n{message}\n"),
-                )
+                // DEBUG renders the technical 500 page with the error; otherwise
+                // Django's plain page says nothing about the cause.
+                let body = if app.debug {
+                    format!("OperationalError at /\n{message}\n")
+                } else {
+                    "<h1>Server Error (500)</h1>\n".to_string()
+                };
+                text(StatusCode::INTERNAL_SERVER_ERROR, &body)
             }
         };
         // CONN_MAX_AGE 0: Django closes the connection when the request ends.
