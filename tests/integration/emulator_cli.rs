@@ -418,7 +418,12 @@ fn the_aws_cli_reads_the_demo_worlds_logs() {
     let e = emu.endpoint.clone();
     let groups = aws_ok(
         &e,
-        &["logs", "describe-log-groups", "--log-group-name-prefix", "/aws/apprunner/scale0-qa/"],
+        &[
+            "logs",
+            "describe-log-groups",
+            "--log-group-name-prefix",
+            "/aws/apprunner/scale0-qa/",
+        ],
     );
     let names: Vec<&str> = groups["logGroups"]
         .as_array()

@@ -28,8 +28,15 @@ async fn describes_page_through_every_group_and_stream() {
     let emu = emulator(Seed::Demo).await;
     let logs = logs(&emu).await;
     let all = logs.describe_log_groups().send().await.unwrap();
-    let names: Vec<_> = all.log_groups().iter().filter_map(|g| g.log_group_name()).collect();
-    assert!(names.contains(&"/aws/rds/cluster/scale0dev/postgresql"), "{names:?}");
+    let names: Vec<_> = all
+        .log_groups()
+        .iter()
+        .filter_map(|g| g.log_group_name())
+        .collect();
+    assert!(
+        names.contains(&"/aws/rds/cluster/scale0dev/postgresql"),
+        "{names:?}"
+    );
     assert!(
         !names.contains(&"/aws/rds/cluster/scale0dave/postgresql"),
         "dave's cluster does not export its log"
@@ -46,7 +53,11 @@ async fn describes_page_through_every_group_and_stream() {
             .await
             .unwrap();
         assert!(page.log_groups().len() <= 3);
-        paged.extend(page.log_groups().iter().filter_map(|g| g.log_group_name().map(String::from)));
+        paged.extend(
+            page.log_groups()
+                .iter()
+                .filter_map(|g| g.log_group_name().map(String::from)),
+        );
         token = page.next_token().map(String::from);
         if token.is_none() {
             break;
@@ -62,10 +73,16 @@ async fn describes_page_through_every_group_and_stream() {
         .send()
         .await
         .unwrap();
-    let streams: Vec<_> = streams.log_streams().iter().filter_map(|s| s.log_stream_name()).collect();
+    let streams: Vec<_> = streams
+        .log_streams()
+        .iter()
+        .filter_map(|s| s.log_stream_name())
+        .collect();
     assert!(streams.contains(&"events"), "{streams:?}");
     assert!(
-        streams.iter().any(|s| s.starts_with("deployment/") && s.len() == 11 + 32),
+        streams
+            .iter()
+            .any(|s| s.starts_with("deployment/") && s.len() == 11 + 32),
         "{streams:?}"
     );
     emu.shutdown().await;
@@ -87,8 +104,17 @@ async fn filter_and_get_paginate_without_gaps_or_duplicates() {
         .await
         .unwrap();
     assert!(whole.next_token().is_none());
-    let ids: Vec<_> = whole.events().iter().filter_map(|e| e.event_id()).map(String::from).collect();
-    assert!(ids.len() > 50, "the history wrote the app's lines: {}", ids.len());
+    let ids: Vec<_> = whole
+        .events()
+        .iter()
+        .filter_map(|e| e.event_id())
+        .map(String::from)
+        .collect();
+    assert!(
+        ids.len() > 50,
+        "the history wrote the app's lines: {}",
+        ids.len()
+    );
     let mut paged = Vec::new();
     let mut token: Option<String> = None;
     for _ in 0..ids.len() {
@@ -102,15 +128,32 @@ async fn filter_and_get_paginate_without_gaps_or_duplicates() {
             .send()
             .await
             .unwrap();
-        paged.extend(page.events().iter().filter_map(|e| e.event_id()).map(String::from));
+        paged.extend(
+            page.events()
+                .iter()
+                .filter_map(|e| e.event_id())
+                .map(String::from),
+        );
         token = page.next_token().map(String::from);
         if token.is_none() {
             break;
         }
     }
-    assert!(paged == ids, "pages of 17 give the same {} events in the same order, got {}", ids.len(), paged.len());
-    let times: Vec<i64> = whole.events().iter().filter_map(|e| e.timestamp()).collect();
-    assert!(times.windows(2).all(|w| w[0] <= w[1]), "interleaved in time order");
+    assert!(
+        paged == ids,
+        "pages of 17 give the same {} events in the same order, got {}",
+        ids.len(),
+        paged.len()
+    );
+    let times: Vec<i64> = whole
+        .events()
+        .iter()
+        .filter_map(|e| e.timestamp())
+        .collect();
+    assert!(
+        times.windows(2).all(|w| w[0] <= w[1]),
+        "interleaved in time order"
+    );
 
     // GetLogEvents: forward from the head in pages, the forward token unchanged at the end.
     let stream = whole.events()[0].log_stream_name().unwrap().to_string();
@@ -134,7 +177,11 @@ async fn filter_and_get_paginate_without_gaps_or_duplicates() {
             last_token = next;
             break;
         }
-        forward.extend(page.events().iter().map(|e| (e.timestamp(), e.message().map(String::from))));
+        forward.extend(
+            page.events()
+                .iter()
+                .map(|e| (e.timestamp(), e.message().map(String::from))),
+        );
         token = next;
     }
     assert!(last_token.is_some(), "reached the end");
@@ -147,8 +194,15 @@ async fn filter_and_get_paginate_without_gaps_or_duplicates() {
         .send()
         .await
         .unwrap();
-    let tail_events: Vec<_> = tail.events().iter().map(|e| (e.timestamp(), e.message().map(String::from))).collect();
-    assert!(tail_events[..] == forward[forward.len() - 10..], "the tail is the newest 10");
+    let tail_events: Vec<_> = tail
+        .events()
+        .iter()
+        .map(|e| (e.timestamp(), e.message().map(String::from)))
+        .collect();
+    assert!(
+        tail_events[..] == forward[forward.len() - 10..],
+        "the tail is the newest 10"
+    );
     let before = logs
         .get_log_events()
         .log_group_name(&group)
@@ -158,7 +212,11 @@ async fn filter_and_get_paginate_without_gaps_or_duplicates() {
         .send()
         .await
         .unwrap();
-    let before_events: Vec<_> = before.events().iter().map(|e| (e.timestamp(), e.message().map(String::from))).collect();
+    let before_events: Vec<_> = before
+        .events()
+        .iter()
+        .map(|e| (e.timestamp(), e.message().map(String::from)))
+        .collect();
     assert!(
         before_events[..] == forward[forward.len() - 20..forward.len() - 10],
         "the backward page is the 10 before"
@@ -170,7 +228,9 @@ async fn filter_and_get_paginate_without_gaps_or_duplicates() {
 async fn filter_patterns_and_errors_are_aws_shaped() {
     let emu = emulator(Seed::Demo).await;
     let logs = logs(&emu).await;
-    let group = group_of(&logs, "/aws/apprunner/scale0-qa/").await.replace("/application", "/service");
+    let group = group_of(&logs, "/aws/apprunner/scale0-qa/")
+        .await
+        .replace("/application", "/service");
     let deployments = logs
         .filter_log_events()
         .log_group_name(&group)
@@ -191,7 +251,9 @@ async fn filter_patterns_and_errors_are_aws_shaped() {
         .await
         .unwrap_err();
     assert_eq!(
-        missing.as_service_error().map(|e| e.is_resource_not_found_exception()),
+        missing
+            .as_service_error()
+            .map(|e| e.is_resource_not_found_exception()),
         Some(true),
         "{missing:?}"
     );
@@ -203,7 +265,8 @@ async fn filter_patterns_and_errors_are_aws_shaped() {
         .await
         .unwrap_err();
     assert_eq!(
-        bad.as_service_error().map(|e| e.is_invalid_parameter_exception()),
+        bad.as_service_error()
+            .map(|e| e.is_invalid_parameter_exception()),
         Some(true),
         "{bad:?}"
     );
@@ -216,7 +279,9 @@ async fn filter_patterns_and_errors_are_aws_shaped() {
         .await
         .unwrap_err();
     assert_eq!(
-        bad_token.as_service_error().map(|e| e.is_invalid_parameter_exception()),
+        bad_token
+            .as_service_error()
+            .map(|e| e.is_invalid_parameter_exception()),
         Some(true)
     );
 
@@ -270,7 +335,10 @@ async fn the_500s_of_a_burst_leave_the_fatal_line_in_the_app_log() {
         .unwrap();
     assert_eq!(fatal.events().len(), errors, "one traceback per 500");
     let first = fatal.events()[0].message().unwrap();
-    assert!(first.starts_with("Internal Server Error: /") && first.contains("OperationalError"), "{first}");
+    assert!(
+        first.starts_with("Internal Server Error: /") && first.contains("OperationalError"),
+        "{first}"
+    );
     let db = logs
         .filter_log_events()
         .log_group_name("/aws/rds/cluster/scale0dev/postgresql")
@@ -278,7 +346,10 @@ async fn the_500s_of_a_burst_leave_the_fatal_line_in_the_app_log() {
         .send()
         .await
         .unwrap();
-    assert!(!db.events().is_empty(), "the database logs its refusals too");
+    assert!(
+        !db.events().is_empty(),
+        "the database logs its refusals too"
+    );
     // Access lines are sampled under load: never more than one per request.
     let access = logs
         .filter_log_events()

@@ -276,8 +276,16 @@ async fn clients_without_keep_alive_run_out_of_connections_too() {
     // the CPU: how fast the client reconnects does not matter.
     let results = burst_without_keep_alive(&url, 150, 2).await;
     let errors: Vec<_> = results.iter().filter(|(s, _)| *s == 500).collect();
-    assert!(!errors.is_empty(), "{:?}", results.iter().map(|r| r.0).collect::<Vec<_>>());
-    assert!(errors.iter().all(|(_, body)| body.contains(TOO_MANY_CONNECTIONS)));
+    assert!(
+        !errors.is_empty(),
+        "{:?}",
+        results.iter().map(|r| r.0).collect::<Vec<_>>()
+    );
+    assert!(
+        errors
+            .iter()
+            .all(|(_, body)| body.contains(TOO_MANY_CONNECTIONS))
+    );
     assert_eq!(results.len(), 300, "every request answered");
     emu.shutdown().await;
 }
@@ -355,8 +363,16 @@ async fn a_full_instance_queues_then_answers_429_while_app_runner_scales_out() {
         );
     }
     statuses.sort_unstable();
-    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 2, "{statuses:?}");
-    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 10, "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        2,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        10,
+        "{statuses:?}"
+    );
     emu.advance(60.0);
     let id = service_id(&c, "scale0-dev").await;
     let dims = [("ServiceID", id.as_str()), ("ServiceName", "scale0-dev")];

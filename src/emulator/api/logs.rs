@@ -65,10 +65,12 @@ fn group<'a>(w: &'a World, input: &Value) -> Result<&'a LogGroup, ApiError> {
             ));
         }
     };
-    w.logs
-        .groups
-        .get(name)
-        .ok_or_else(|| ApiError::new("ResourceNotFoundException", "The specified log group does not exist."))
+    w.logs.groups.get(name).ok_or_else(|| {
+        ApiError::new(
+            "ResourceNotFoundException",
+            "The specified log group does not exist.",
+        )
+    })
 }
 
 fn group_arn(w: &World, name: &str) -> String {
@@ -160,7 +162,11 @@ fn parse_token(token: &str, tags: &[char]) -> Result<(char, Position), ApiError>
     let mut parts = token.splitn(3, '/');
     let tag = parts
         .next()
-        .and_then(|t| t.chars().next().filter(|c| tags.contains(c) && t.len() == 1))
+        .and_then(|t| {
+            t.chars()
+                .next()
+                .filter(|c| tags.contains(c) && t.len() == 1)
+        })
         .ok_or_else(bad)?;
     let timestamp = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
     let seq = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
@@ -173,7 +179,10 @@ fn token(tag: char, p: Position) -> String {
 
 fn time_window(input: &Value) -> Result<(i64, i64), ApiError> {
     let start = input.get("startTime").and_then(Value::as_i64).unwrap_or(0);
-    let end = input.get("endTime").and_then(Value::as_i64).unwrap_or(i64::MAX);
+    let end = input
+        .get("endTime")
+        .and_then(Value::as_i64)
+        .unwrap_or(i64::MAX);
     if start > end {
         return Err(invalid("startTime must be less than or equal to endTime."));
     }
@@ -256,10 +265,12 @@ fn get_log_events(w: &World, input: &Value) -> ApiResult {
         .get("logStreamName")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    let stream = g
-        .streams
-        .get(name)
-        .ok_or_else(|| ApiError::new("ResourceNotFoundException", "The specified log stream does not exist."))?;
+    let stream = g.streams.get(name).ok_or_else(|| {
+        ApiError::new(
+            "ResourceNotFoundException",
+            "The specified log stream does not exist.",
+        )
+    })?;
     let (start, end) = time_window(input)?;
     let page_limit = limit(input, MAX_EVENTS)?;
     let from_head = input.get("startFromHead").and_then(Value::as_bool) == Some(true);

@@ -2,13 +2,13 @@
 //! processes and threads, and the database connection each thread holds.
 
 use super::model::{self, Outcome, SLICE_MS};
+use crate::clock::Clock;
 use crate::emulator::Shared;
 use crate::emulator::world::service::AppSettings;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use crate::clock::Clock;
 
 /// One database connection held by an app thread; closing it is dropping it.
 pub struct DbConnection {

@@ -134,7 +134,10 @@ impl Front {
     fn housekeeping(&self) {
         let (ready, now) = {
             let (world, now) = self.shared.world();
-            (world.services[self.service].ready_instances.max(1) as usize, now)
+            (
+                world.services[self.service].ready_instances.max(1) as usize,
+                now,
+            )
         };
         let mut instances = self
             .instances
@@ -277,7 +280,11 @@ impl Front {
         response
     }
 
-    async fn serve(&self, cluster: Option<usize>, in_flight: &mut InFlight) -> Response<Full<Bytes>> {
+    async fn serve(
+        &self,
+        cluster: Option<usize>,
+        in_flight: &mut InFlight,
+    ) -> Response<Full<Bytes>> {
         let Some((slot, instance)) = self.slot().await else {
             return text(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
         };

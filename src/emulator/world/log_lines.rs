@@ -126,15 +126,24 @@ impl World {
                 self.log_service_event(
                     i,
                     t,
-                    &format!("Deployment with ID : {compact} started. Triggering event : {trigger}"),
+                    &format!(
+                        "Deployment with ID : {compact} started. Triggering event : {trigger}"
+                    ),
                 );
                 self.log_deployment(
                     i,
                     id,
                     t,
-                    &format!("Deployment with ID : {compact} started. Triggering event : {trigger}"),
+                    &format!(
+                        "Deployment with ID : {compact} started. Triggering event : {trigger}"
+                    ),
                 );
-                self.log_deployment(i, id, t, &format!("Pulling image {image} from ECR repository."));
+                self.log_deployment(
+                    i,
+                    id,
+                    t,
+                    &format!("Pulling image {image} from ECR repository."),
+                );
             }
         }
     }
@@ -148,14 +157,24 @@ impl World {
             Work::Maintenance => self.log_service_event(i, t, "Maintenance completed."),
             Work::Deploy { fails, .. } => {
                 let Some(id) = id else { return };
-                self.log_deployment(i, id, t, "Successfully pulled your application image from ECR.");
+                self.log_deployment(
+                    i,
+                    id,
+                    t,
+                    "Successfully pulled your application image from ECR.",
+                );
                 self.log_deployment(
                     i,
                     id,
                     t,
                     "Provisioning instances and deploying image for publicly accessible service.",
                 );
-                self.log_deployment(i, id, t, "Performing health check on protocol `TCP` [Port: '8000'].");
+                self.log_deployment(
+                    i,
+                    id,
+                    t,
+                    "Performing health check on protocol `TCP` [Port: '8000'].",
+                );
                 if *fails {
                     self.log_deployment(
                         i,
@@ -163,11 +182,18 @@ impl World {
                         t,
                         "Health check failed on protocol `TCP` [Port: '8000']. Check your configured port number. For more information, see the application logs.",
                     );
-                    let line = format!("Deployment with ID : {compact} failed. Failure reason : Health check failed. Rolling back.");
+                    let line = format!(
+                        "Deployment with ID : {compact} failed. Failure reason : Health check failed. Rolling back."
+                    );
                     self.log_deployment(i, id, t, &line);
                     self.log_service_event(i, t, &line);
                 } else {
-                    self.log_deployment(i, id, t, "Health check is successful. Routing traffic to application.");
+                    self.log_deployment(
+                        i,
+                        id,
+                        t,
+                        "Health check is successful. Routing traffic to application.",
+                    );
                     let line = format!("Deployment with ID : {compact} successful.");
                     self.log_deployment(i, id, t, &line);
                     self.log_service_event(i, t, &line);
@@ -192,7 +218,11 @@ impl World {
         let group = self.db_log_group(c);
         let stream = self.clusters[c].writer_id.clone();
         let stamp = iso8601(t).replace('T', " ").replace('Z', " UTC");
-        let line = format!("{stamp}:10.0.1.23(52144):dbuser@{}:[{}]:{level_and_text}", self.clusters[c].id, 4000 + (t as i64 % 1000));
+        let line = format!(
+            "{stamp}:10.0.1.23(52144):dbuser@{}:[{}]:{level_and_text}",
+            self.clusters[c].id,
+            4000 + (t as i64 % 1000)
+        );
         if sampled {
             self.logs.put_sampled(&group, &stream, t, &line);
         } else {
@@ -203,7 +233,10 @@ impl World {
     /// The PostgreSQL log side of an RDS event (pause, resume, scaling).
     pub(super) fn log_db_event(&mut self, c: usize, message: &str, t: f64) {
         let lines: &[&str] = if message.contains("is being paused") || message.contains("pausing") {
-            &["LOG:  received fast shutdown request", "LOG:  aborting any active transactions"]
+            &[
+                "LOG:  received fast shutdown request",
+                "LOG:  aborting any active transactions",
+            ]
         } else if message.contains("is paused") || message.contains("paused.") {
             &["LOG:  database system is shut down"]
         } else if message.contains("being resumed") || message.contains("resuming") {
@@ -227,7 +260,7 @@ fn startup_lines(server: AppServer, t: f64) -> Vec<String> {
             "Watching for file changes with StatReloader".into(),
             "Performing system checks...".into(),
             "System check identified no issues (0 silenced).".into(),
-            format!("{}", iso8601(t)),
+            iso8601(t),
             "Django version 5.2, using settings 'scale0.settings.dev'".into(),
             "Starting development server at http://0.0.0.0:8000/".into(),
             "Quit the server with CONTROL-C.".into(),

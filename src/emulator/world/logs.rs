@@ -154,7 +154,13 @@ impl LogStore {
             .groups
             .get(group)
             .and_then(|g| g.streams.get(stream))
-            .map_or(0, |s| if s.sampled.0 == second { s.sampled.1 } else { 0 });
+            .map_or(0, |s| {
+                if s.sampled.0 == second {
+                    s.sampled.1
+                } else {
+                    0
+                }
+            });
         if kept >= SAMPLED_LINES_PER_SECOND {
             return false;
         }
@@ -235,7 +241,9 @@ impl FilterPattern {
                 term
             };
             if term.is_empty() {
-                return Err(format!("Invalid filter pattern: an empty term in {pattern:?}"));
+                return Err(format!(
+                    "Invalid filter pattern: an empty term in {pattern:?}"
+                ));
             }
             match kind {
                 '?' => p.any.push(term),
@@ -270,7 +278,10 @@ mod tests {
             store.put("g", &format!("x{k}"), 1.0, "x");
         }
         assert_eq!(store.groups["g"].streams.len(), MAX_STREAMS_PER_GROUP);
-        assert!(!store.groups["g"].streams.contains_key("s"), "least recent dropped");
+        assert!(
+            !store.groups["g"].streams.contains_key("s"),
+            "least recent dropped"
+        );
     }
 
     #[test]
@@ -288,7 +299,10 @@ mod tests {
         let p = FilterPattern::parse(r#"FATAL "connection slots" -DEBUG"#).unwrap();
         assert!(p.matches("FATAL:  remaining connection slots are reserved"));
         assert!(!p.matches("FATAL: remaining connection slots DEBUG"));
-        assert!(!p.matches("fatal: remaining connection slots"), "case sensitive");
+        assert!(
+            !p.matches("fatal: remaining connection slots"),
+            "case sensitive"
+        );
         let either = FilterPattern::parse("?ERROR ?FATAL").unwrap();
         assert!(either.matches("a FATAL line") && !either.matches("INFO"));
         assert!(FilterPattern::parse("").unwrap().matches("anything"));
