@@ -346,10 +346,17 @@ async fn a_full_instance_queues_then_answers_429_while_app_runner_scales_out() {
             reqwest::get(url).await.expect("request").status().as_u16()
         }));
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
     // One instance takes 5, 5 more wait in the queue, the rest are refused at once.
-    let early = requests.iter().filter(|r| r.is_finished()).count();
-    assert_eq!(early, 2, "only the 429s are answered yet");
+    let finished =
+        |r: &[tokio::task::JoinHandle<u16>]| r.iter().filter(|r| r.is_finished()).count();
+    for _ in 0..200 {
+        if finished(&requests) >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(finished(&requests), 2, "only the 429s are answered yet");
     emu.advance(21.0);
     tokio::time::sleep(Duration::from_millis(300)).await;
     emu.advance(15.0);
