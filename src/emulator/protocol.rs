@@ -394,6 +394,7 @@ pub fn generic_code(service: AwsService, wire: Wire, kind: GenericError) -> &'st
         (GenericError::Internal, AwsService::Rds) => "InternalFailure",
         (GenericError::Internal, AwsService::CloudWatch) => "InternalServiceFault",
         (GenericError::Internal, AwsService::RdsData) => "InternalServerErrorException",
+        (GenericError::Internal, AwsService::Logs) => "ServiceUnavailableException",
         (GenericError::AccessDenied, _) if query || service == AwsService::Rds => "AccessDenied",
         (GenericError::AccessDenied, _) => "AccessDeniedException",
         (GenericError::ExpiredToken, _) if query || service == AwsService::Rds => "ExpiredToken",

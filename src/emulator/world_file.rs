@@ -71,6 +71,9 @@ struct ClusterEntry {
     instance_class: Option<String>,
     /// A parameter-group value; AWS's default for the mode otherwise.
     max_connections: Option<u32>,
+    /// The PostgreSQL log exported to CloudWatch Logs.
+    #[serde(default)]
+    log_export: bool,
     #[serde(default)]
     paused: bool,
     #[serde(default)]
@@ -163,6 +166,7 @@ fn env_spec(e: EnvironmentEntry) -> Result<EnvSpec, WorldFileError> {
                 }
             };
             spec.max_connections = c.max_connections;
+            spec.log_export = c.log_export;
             spec.paused = c.paused;
             spec.stopped = c.stopped;
             Some(spec)

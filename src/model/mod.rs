@@ -283,9 +283,12 @@ impl DatabaseState {
 ///
 /// - v2: fixed by MaxCapacity (reference/aws.md section 8's table, interpolated), capped
 ///   at 2,000 when MinCapacity is 0 or 0.5.
-/// - v1: follows the current capacity (`current_acu`; the minimum while paused or unknown),
-///   by AWS's v1 table for PostgreSQL's capacity steps (2 ACU 90, 4 ACU 180, 8 ACU 270,
-///   16 ACU 1,000, then 2,000 to 5,000; recalled from AWS's v1 guide, not re-verified).
+/// - v1: follows the current capacity (`current_acu`; the minimum while paused or unknown)
+///   by the only v1 figures AWS publishes (reference/aws.md section 8: 1 ACU 90, 2 ACU 180,
+///   4 ACU 270, 8 ACU 1,000, ... 256 ACU 6,000), read at PostgreSQL's capacity steps and
+///   capped at PostgreSQL's 5,000. AWS's example is Aurora MySQL's and no PostgreSQL v1
+///   table is published; the reference's PostgreSQL estimate (400-450 at 2 ACU) is
+///   unverified, so the published figures stand, the lower (warn-earlier) side.
 /// - provisioned: LEAST(memory / 9531392, 5000) by instance class.
 pub fn max_connections(mode: &DbMode, current_acu: Option<f64>) -> u32 {
     match mode {
@@ -320,21 +323,22 @@ pub fn max_connections(mode: &DbMode, current_acu: Option<f64>) -> u32 {
                 .filter(|c| *c > 0.0)
                 .unwrap_or(*min_acu as f64)
                 .max(*min_acu as f64);
+            // (ACU, max_connections): the published v1 table at PostgreSQL's steps.
             let steps = [
-                (2.0, 90),
-                (4.0, 180),
-                (8.0, 270),
-                (16.0, 1000),
-                (32.0, 2000),
-                (64.0, 3000),
-                (192.0, 4000),
+                (2.0, 180),
+                (4.0, 270),
+                (8.0, 1000),
+                (16.0, 2000),
+                (32.0, 3000),
+                (64.0, 4000),
+                (192.0, 5000),
                 (384.0, 5000),
             ];
             steps
                 .iter()
                 .rev()
                 .find(|(at, _)| acu >= *at)
-                .map_or(90, |(_, n)| *n)
+                .map_or(180, |(_, n)| *n)
         }
         DbMode::Provisioned { instance_class } => match instance_class.as_str() {
             "db.t3.medium" => 420,

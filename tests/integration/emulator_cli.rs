@@ -411,3 +411,58 @@ fn the_aws_cli_runs_every_operation_against_scale0_emulator() {
     let status = emu.terminate();
     assert!(status.success(), "{status:?}");
 }
+
+#[test]
+fn the_aws_cli_reads_the_demo_worlds_logs() {
+    let emu = EmulatorProcess::start(&["--port", "0", "--speed", "0"]);
+    let e = emu.endpoint.clone();
+    let groups = aws_ok(
+        &e,
+        &[
+            "logs",
+            "describe-log-groups",
+            "--log-group-name-prefix",
+            "/aws/apprunner/scale0-qa/",
+        ],
+    );
+    let names: Vec<&str> = groups["logGroups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|g| g["logGroupName"].as_str())
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    let app = names.iter().find(|n| n.ends_with("/application")).unwrap();
+    // The CLI follows nextToken itself across pages of 2.
+    let booted = aws_ok(
+        &e,
+        &[
+            "logs",
+            "filter-log-events",
+            "--log-group-name",
+            app,
+            "--filter-pattern",
+            "\"Booting worker\"",
+            "--page-size",
+            "2",
+        ],
+    );
+    let events = booted["events"].as_array().unwrap();
+    assert!(events.len() > 2, "more than one page: {}", events.len());
+    assert!(
+        events
+            .iter()
+            .all(|ev| ev["message"].as_str().unwrap().contains("Booting worker"))
+    );
+    let (code, _, stderr) = aws(
+        &e,
+        &[
+            "logs",
+            "filter-log-events",
+            "--log-group-name",
+            "/aws/rds/cluster/scale0dave/postgresql",
+        ],
+    );
+    assert_ne!(code, 0);
+    assert!(stderr.contains("ResourceNotFoundException"), "{stderr}");
+}

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Barrier;
 
-fn seed_like(name: &str, app_server: AppServer, max_size: u32) -> EnvSpec {
+pub fn seed_like(name: &str, app_server: AppServer, max_size: u32) -> EnvSpec {
     let mut cluster = ClusterSpec::v1();
     cluster.max_connections = Some(100);
     EnvSpec {
@@ -20,6 +20,8 @@ fn seed_like(name: &str, app_server: AppServer, max_size: u32) -> EnvSpec {
         tagged: true,
         service: Some(ServiceSpec {
             app_server,
+            // The seed ran runserver with DEBUG on.
+            debug: app_server == AppServer::ThreadPerConnection,
             max_size,
             ..ServiceSpec::default()
         }),
@@ -27,7 +29,7 @@ fn seed_like(name: &str, app_server: AppServer, max_size: u32) -> EnvSpec {
     }
 }
 
-async fn service_url(c: &Clients, name: &str) -> String {
+pub async fn service_url(c: &Clients, name: &str) -> String {
     let arn = service_arn(c, name).await;
     let svc = c
         .apprunner
@@ -41,7 +43,7 @@ async fn service_url(c: &Clients, name: &str) -> String {
 
 /// `clients` separate HTTP clients (so separate TCP connections), each sending `rounds`
 /// requests with every client connected at once. Returns (status, body) of each.
-async fn burst(url: &str, clients: usize, rounds: usize) -> Vec<(u16, String)> {
+pub async fn burst(url: &str, clients: usize, rounds: usize) -> Vec<(u16, String)> {
     let barrier = Arc::new(Barrier::new(clients));
     let mut tasks = Vec::new();
     for _ in 0..clients {
@@ -228,5 +230,164 @@ async fn a_paused_service_answers_503() {
         .unwrap();
     emu.advance(130.0);
     assert_eq!(reqwest::get(&url).await.unwrap().status().as_u16(), 503);
+    emu.shutdown().await;
+}
+
+/// `clients` clients sending `rounds` requests each, every request on a new TCP
+/// connection (no keep-alive), all connected at once.
+async fn burst_without_keep_alive(url: &str, clients: usize, rounds: usize) -> Vec<(u16, String)> {
+    let barrier = Arc::new(Barrier::new(clients));
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let (url, barrier) = (url.to_string(), barrier.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut out = Vec::new();
+            for _ in 0..rounds {
+                let client = reqwest::Client::builder()
+                    .pool_max_idle_per_host(0)
+                    .timeout(Duration::from_secs(20))
+                    .build()
+                    .unwrap();
+                let r = client
+                    .get(&url)
+                    .header("connection", "close")
+                    .send()
+                    .await
+                    .expect("request");
+                out.push((r.status().as_u16(), r.text().await.unwrap_or_default()));
+                barrier.wait().await;
+            }
+            out
+        }));
+    }
+    let mut results = Vec::new();
+    for t in tasks {
+        results.extend(t.await.expect("client task"));
+    }
+    results
+}
+
+#[tokio::test]
+async fn clients_without_keep_alive_run_out_of_connections_too() {
+    let emu = emulator_with(&[seed_like("dev", AppServer::ThreadPerConnection, 1)]).await;
+    let c = clients(&emu).await;
+    let url = service_url(&c, "scale0-dev").await;
+    // Every request holds a thread, and each thread its connection, while it waits for
+    // the CPU: how fast the client reconnects does not matter.
+    let results = burst_without_keep_alive(&url, 150, 2).await;
+    let errors: Vec<_> = results.iter().filter(|(s, _)| *s == 500).collect();
+    assert!(
+        !errors.is_empty(),
+        "{:?}",
+        results.iter().map(|r| r.0).collect::<Vec<_>>()
+    );
+    assert!(
+        errors
+            .iter()
+            .all(|(_, body)| body.contains(TOO_MANY_CONNECTIONS))
+    );
+    assert_eq!(results.len(), 300, "every request answered");
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn debug_error_pages_cost_more_cpu_and_show_the_cause() {
+    let mut debug = seed_like("debug", AppServer::ThreadPerConnection, 1);
+    let mut plain = seed_like("plain", AppServer::ThreadPerConnection, 1);
+    for (spec, on) in [(&mut debug, true), (&mut plain, false)] {
+        if let Some(s) = spec.service.as_mut() {
+            s.debug = on;
+        }
+        // max_connections 3 leaves nothing beyond the reserved slots: every request fails.
+        if let Some(c) = spec.cluster.as_mut() {
+            c.max_connections = Some(3);
+        }
+    }
+    let emu = emulator_with(&[debug, plain]).await;
+    let c = clients(&emu).await;
+    let mut cpu = Vec::new();
+    for name in ["scale0-debug", "scale0-plain"] {
+        let url = service_url(&c, name).await;
+        let results = burst(&url, 4, 25).await;
+        assert!(results.iter().all(|(s, _)| *s == 500));
+        let shows_cause = results[0].1.contains(TOO_MANY_CONNECTIONS);
+        assert_eq!(shows_cause, name == "scale0-debug", "{}", results[0].1);
+        cpu.push(service_id(&c, name).await);
+    }
+    emu.advance(60.0);
+    let mut utilisation = Vec::new();
+    for (name, id) in ["scale0-debug", "scale0-plain"].iter().zip(&cpu) {
+        let dims = [("ServiceID", id.as_str()), ("ServiceName", *name)];
+        let points = metric(&c, "AWS/AppRunner", "CPUUtilization", &dims, "Maximum").await;
+        utilisation.push(points.iter().map(|p| p.1).fold(0.0, f64::max));
+    }
+    assert!(
+        utilisation[0] > 2.0 * utilisation[1],
+        "DEBUG's technical 500 page costs far more than the plain one: {utilisation:?}"
+    );
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_full_instance_queues_then_answers_429_while_app_runner_scales_out() {
+    let mut spec = seed_like("dev", AppServer::ThreadPerConnection, 3);
+    if let Some(s) = spec.service.as_mut() {
+        s.max_concurrency = 5;
+    }
+    let emu = emulator_with(&[spec]).await;
+    let c = clients(&emu).await;
+    let url = service_url(&c, "scale0-dev").await;
+    // A paused database holds every request in flight while the frozen clock stands.
+    emu.advance(400.0);
+    let mut requests = Vec::new();
+    for _ in 0..12 {
+        let url = url.clone();
+        requests.push(tokio::spawn(async move {
+            reqwest::get(url).await.expect("request").status().as_u16()
+        }));
+    }
+    // One instance takes 5, 5 more wait in the queue, the rest are refused at once.
+    let finished =
+        |r: &[tokio::task::JoinHandle<u16>]| r.iter().filter(|r| r.is_finished()).count();
+    for _ in 0..200 {
+        if finished(&requests) >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(finished(&requests), 2, "only the 429s are answered yet");
+    emu.advance(21.0);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    emu.advance(15.0);
+    let mut statuses = Vec::new();
+    for r in requests {
+        statuses.push(
+            tokio::time::timeout(Duration::from_secs(20), r)
+                .await
+                .expect("answered")
+                .unwrap(),
+        );
+    }
+    statuses.sort_unstable();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        2,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        10,
+        "{statuses:?}"
+    );
+    emu.advance(60.0);
+    let id = service_id(&c, "scale0-dev").await;
+    let dims = [("ServiceID", id.as_str()), ("ServiceName", "scale0-dev")];
+    let instances = metric(&c, "AWS/AppRunner", "ActiveInstances", &dims, "Maximum").await;
+    assert_eq!(
+        instances.iter().map(|p| p.1).fold(0.0, f64::max),
+        2.0,
+        "10 requests held (2 refused) over MaxConcurrency 5: a second instance: {instances:?}"
+    );
     emu.shutdown().await;
 }

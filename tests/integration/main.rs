@@ -8,6 +8,7 @@ mod common;
 mod emulator_calibration;
 mod emulator_cli;
 mod emulator_faults;
+mod emulator_logs;
 mod emulator_sdk;
 mod emulator_wire;
 mod emulator_workload;

@@ -4,6 +4,7 @@
 pub mod apprunner;
 pub mod cloudwatch;
 pub mod ecr;
+pub mod logs;
 pub mod rds;
 pub mod rdsdata;
 
@@ -45,7 +46,7 @@ impl ApiError {
     pub fn invalid_input(service: AwsService, message: impl Into<String>) -> ApiError {
         let code = match service {
             AwsService::AppRunner => "InvalidRequestException",
-            AwsService::Ecr => "InvalidParameterException",
+            AwsService::Ecr | AwsService::Logs => "InvalidParameterException",
             AwsService::Rds | AwsService::CloudWatch => "InvalidParameterValue",
             AwsService::RdsData => "BadRequestException",
         };
@@ -63,6 +64,7 @@ pub fn call(shared: &Shared, service: AwsService, op: &str, input: &Value) -> Op
         AwsService::Rds => rds::call(shared, op, input),
         AwsService::CloudWatch => cloudwatch::call(shared, op, input),
         AwsService::RdsData => rdsdata::call(shared, op, input),
+        AwsService::Logs => logs::call(shared, op, input),
     }
 }
 

@@ -63,6 +63,8 @@ pub struct ClusterSpec {
     pub managed_secret: bool,
     pub max_connections: Option<u32>,
     pub engine_version: String,
+    /// The PostgreSQL log exported to CloudWatch Logs (EnabledCloudwatchLogsExports).
+    pub log_export: bool,
 }
 
 impl ClusterSpec {
@@ -79,6 +81,7 @@ impl ClusterSpec {
             http_endpoint: true,
             managed_secret: true,
             max_connections: None,
+            log_export: false,
             engine_version: "16.4".into(),
         }
     }
@@ -97,6 +100,7 @@ impl ClusterSpec {
             http_endpoint: false,
             managed_secret: false,
             max_connections: None,
+            log_export: false,
             engine_version: "13.9".into(),
         }
     }
@@ -111,6 +115,7 @@ impl ClusterSpec {
             http_endpoint: false,
             managed_secret: true,
             max_connections: None,
+            log_export: false,
             engine_version: "16.4".into(),
         }
     }
@@ -282,6 +287,7 @@ pub fn add_environment(world: &mut World, spec: &EnvSpec, now: f64) -> Option<us
         active_instances: 0,
         last_request_at: now - 3600.0,
         minute: ServiceMinute::default(),
+        instance_ids: Vec::new(),
     });
     Some(world.services.len() - 1)
 }
@@ -335,6 +341,7 @@ pub(super) fn new_cluster(
         created_at: now - 30.0 * 86400.0,
         tags,
         max_connections_override: spec.max_connections,
+        log_export: spec.log_export,
         minute: Default::default(),
     };
     if !cluster.paused() && serverless {

@@ -15,7 +15,7 @@ use values::{
     QueryTree, XmlElement, epoch_of, json_to_cbor, member_target, scalar_from_text, strip_nulls,
 };
 pub use values::{cbor_to_json, escape_xml, iso8601};
-/// The five services scale0 speaks, as the emulator routes them.
+/// The services scale0 speaks, as the emulator routes them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum AwsService {
     AppRunner,
@@ -23,15 +23,17 @@ pub enum AwsService {
     Rds,
     CloudWatch,
     RdsData,
+    Logs,
 }
 
 impl AwsService {
-    pub const ALL: [AwsService; 5] = [
+    pub const ALL: [AwsService; 6] = [
         AwsService::AppRunner,
         AwsService::Ecr,
         AwsService::Rds,
         AwsService::CloudWatch,
         AwsService::RdsData,
+        AwsService::Logs,
     ];
 
     /// The name used in fault rules and admin routes (the SigV4 signing name).
@@ -42,6 +44,7 @@ impl AwsService {
             AwsService::Rds => "rds",
             AwsService::CloudWatch => "monitoring",
             AwsService::RdsData => "rds-data",
+            AwsService::Logs => "logs",
         }
     }
 
@@ -52,6 +55,7 @@ impl AwsService {
             "rds" => Some(AwsService::Rds),
             "monitoring" | "cloudwatch" => Some(AwsService::CloudWatch),
             "rds-data" | "rdsdata" => Some(AwsService::RdsData),
+            "logs" => Some(AwsService::Logs),
             _ => None,
         }
     }
@@ -75,6 +79,7 @@ impl AwsService {
             AwsService::Rds => include_str!("../../../assets/aws-models/rds.json"),
             AwsService::CloudWatch => include_str!("../../../assets/aws-models/monitoring.json"),
             AwsService::RdsData => include_str!("../../../assets/aws-models/rds-data.json"),
+            AwsService::Logs => include_str!("../../../assets/aws-models/logs.json"),
         }
     }
 }

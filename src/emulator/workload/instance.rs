@@ -2,6 +2,7 @@
 //! processes and threads, and the database connection each thread holds.
 
 use super::model::{self, Outcome, SLICE_MS};
+use crate::clock::Clock;
 use crate::emulator::Shared;
 use crate::emulator::world::service::AppSettings;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -44,7 +45,14 @@ impl AppThread {
     }
 }
 
+/// How long App Runner's front end keeps an idle connection to an instance open before
+/// closing it (Envoy's default upstream idle timeout; App Runner's own is unverified).
+/// Under runserver that connection's thread, and its database connection, end with it.
+pub const UPSTREAM_IDLE_SECONDS: f64 = 3600.0;
+
 pub struct Instance {
+    /// Its place behind the front end, which names its log stream.
+    pub index: usize,
     pub app: AppSettings,
     /// Requests this instance is serving (App Runner's per-instance concurrency).
     pub in_flight: AtomicU32,
@@ -55,47 +63,59 @@ pub struct Instance {
     locks: Vec<Arc<Semaphore>>,
     /// Threads of each process that want the CPU now.
     runnable: Vec<AtomicU32>,
-    /// gunicorn's bounded pool: a permit per thread and the idle threads.
-    pool: Option<(Arc<Semaphore>, Mutex<Vec<AppThread>>)>,
+    /// gunicorn: a permit per thread of its bounded pool; runserver: unbounded.
+    permits: Option<Arc<Semaphore>>,
+    /// Idle threads with the emulated time they went idle. gunicorn: its pool's idle
+    /// threads. runserver: one thread per idle connection the front end keeps open to
+    /// this instance (the front end balances each request, so it opens as many as the
+    /// instance's peak concurrency, and keeps them).
+    idle: Mutex<Vec<(AppThread, f64)>>,
     /// runserver: new threads go to its one process.
     next_process: AtomicU32,
+    clock: Clock,
 }
 
-/// A thread taken from the pool for one request; it goes back when dropped.
-pub struct PooledThread<'a> {
+/// A thread taken for one request; it goes back to the idle threads when dropped.
+pub struct LeasedThread<'a> {
     pub thread: AppThread,
     instance: &'a Instance,
-    _permit: OwnedSemaphorePermit,
+    _permit: Option<OwnedSemaphorePermit>,
 }
 
-impl Drop for PooledThread<'_> {
+impl Drop for LeasedThread<'_> {
     fn drop(&mut self) {
-        if let Some((_, idle)) = &self.instance.pool {
-            idle.lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(std::mem::take(&mut self.thread));
-        }
+        let now = self.instance.clock.now();
+        self.instance
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((std::mem::take(&mut self.thread), now));
     }
 }
 
 impl Instance {
-    pub fn new(app: AppSettings, vcpus: f64) -> Instance {
+    pub fn new(index: usize, app: AppSettings, vcpus: f64, clock: Clock) -> Instance {
         let vcpus = vcpus.max(0.125);
         let cores = vcpus.ceil().max(1.0);
         let processes = app.server.processes() as usize;
-        let pool = app.server.thread_limit().map(|limit| {
-            let threads = (0..limit as usize)
-                .map(|k| AppThread {
-                    process: k % processes,
-                    db: None,
-                })
-                .collect();
-            (
-                Arc::new(Semaphore::new(limit as usize)),
-                Mutex::new(threads),
-            )
-        });
+        let now = clock.now();
+        let idle = app
+            .server
+            .thread_limit()
+            .map(|limit| {
+                (0..limit as usize)
+                    .map(|k| {
+                        let thread = AppThread {
+                            process: k % processes,
+                            db: None,
+                        };
+                        (thread, now)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         Instance {
+            index,
             app,
             in_flight: AtomicU32::new(0),
             cores: Arc::new(Semaphore::new(cores as usize)),
@@ -104,34 +124,55 @@ impl Instance {
                 .map(|_| Arc::new(Semaphore::new(1)))
                 .collect(),
             runnable: (0..processes).map(|_| AtomicU32::new(0)).collect(),
-            pool,
+            permits: app
+                .server
+                .thread_limit()
+                .map(|limit| Arc::new(Semaphore::new(limit as usize))),
+            idle: Mutex::new(idle),
             next_process: AtomicU32::new(0),
+            clock,
         }
     }
 
-    /// A thread for a new client connection (runserver); None under a bounded pool.
-    pub fn spawn_thread(&self) -> AppThread {
-        let p = self.next_process.fetch_add(1, Ordering::Relaxed) as usize % self.locks.len();
-        AppThread {
-            process: p,
-            db: None,
-        }
-    }
-
-    /// Waits for a free thread of the bounded pool (gunicorn); None for runserver.
-    pub async fn pooled_thread(&self) -> Option<PooledThread<'_>> {
-        let (permits, idle) = self.pool.as_ref()?;
-        let permit = permits.clone().acquire_owned().await.ok()?;
-        let thread = idle
+    /// A thread for one request: gunicorn waits for a free one of its pool; runserver
+    /// reuses the thread of an idle front-end connection or starts one for a new
+    /// connection.
+    pub async fn thread(&self) -> Option<LeasedThread<'_>> {
+        let permit = match &self.permits {
+            Some(p) => Some(p.clone().acquire_owned().await.ok()?),
+            None => None,
+        };
+        // The most recently used thread first, as a connection pool reuses them.
+        let reused = self
+            .idle
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .pop()
-            .unwrap_or_default();
-        Some(PooledThread {
+            .map(|(t, _)| t);
+        let thread = reused.unwrap_or_else(|| {
+            let p = self.next_process.fetch_add(1, Ordering::Relaxed) as usize % self.locks.len();
+            AppThread {
+                process: p,
+                db: None,
+            }
+        });
+        Some(LeasedThread {
             thread,
             instance: self,
             _permit: permit,
         })
+    }
+
+    /// runserver: the front end closes connections idle for UPSTREAM_IDLE_SECONDS, which
+    /// ends their threads and closes their database connections. Returns how many.
+    pub fn close_idle_upstreams(&self, now: f64) -> usize {
+        if self.permits.is_some() {
+            return 0;
+        }
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        let before = idle.len();
+        idle.retain(|(_, since)| now - since < UPSTREAM_IDLE_SECONDS);
+        before - idle.len()
     }
 
     /// Runs one request's CPU work in real time: slices of the interpreter lock and a

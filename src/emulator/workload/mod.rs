@@ -3,8 +3,9 @@
 //!
 //! A request is routed to an instance with fewer than MaxConcurrency requests (queued
 //! while instances start, 429 when every instance is full and the queue too), takes an
-//! app thread (runserver: the client connection's own; gunicorn: one of the bounded
-//! pool), opens or reuses that thread's database connection (waiting while the database
+//! app thread (runserver: the thread of one of the connections the front end keeps open
+//! to the instance, as many as its peak concurrency; gunicorn: one of the bounded pool),
+//! opens or reuses that thread's database connection (waiting while the database
 //! resumes; PostgreSQL's "remaining connection slots are reserved" as an HTTP 500 when
 //! max_connections runs out) and spends its CPU time on the instance's cores in real
 //! time. Every request feeds the AWS/AppRunner metrics.
@@ -23,7 +24,6 @@ use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use instance::{AppThread, DbConnection, Instance};
 use model::Outcome;
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -45,6 +45,10 @@ struct InFlight {
     started_real: Instant,
     status: u16,
     cpu_ms: f64,
+    /// The instance that answered, for its log stream.
+    instance: Option<usize>,
+    /// The database's refusal behind a 500, for the app's log.
+    db_error: Option<&'static str>,
 }
 
 impl Drop for InFlight {
@@ -53,30 +57,26 @@ impl Drop for InFlight {
         let latency_ms = ((now - self.started_sim) * 1000.0)
             .max(self.started_real.elapsed().as_secs_f64() * 1000.0);
         world.services[self.service].minute.cpu_busy_ms += self.cpu_ms;
-        world.request_finished(self.service, now, self.status, latency_ms);
+        world.request_finished_on(
+            self.service,
+            self.instance,
+            now,
+            self.status,
+            latency_ms,
+            self.db_error,
+        );
     }
-}
-
-/// A client's TCP connection to the service: under runserver each instance it reached
-/// runs a thread for it (with that thread's database connection) until it closes.
-#[derive(Default)]
-struct ClientConnection {
-    threads: Mutex<HashMap<usize, AppThread>>,
-    /// The instance its last request went to.
-    affinity: Mutex<Option<usize>>,
 }
 
 /// A slot taken on one instance; freed (and a queued request woken) when dropped.
 struct Slot<'a> {
     front: &'a Front,
-    index: usize,
+    instance: Arc<Instance>,
 }
 
 impl Drop for Slot<'_> {
     fn drop(&mut self) {
-        if let Some(i) = self.front.instance(self.index) {
-            i.in_flight.fetch_sub(1, Ordering::Relaxed);
-        }
+        self.instance.in_flight.fetch_sub(1, Ordering::Relaxed);
         self.front.freed.notify_waiters();
     }
 }
@@ -92,16 +92,9 @@ struct Front {
 }
 
 impl Front {
-    fn instance(&self, i: usize) -> Option<Arc<Instance>> {
-        self.instances
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(i)
-            .cloned()
-    }
-
-    /// An instance with room under MaxConcurrency, preferring `affinity`.
-    fn try_slot(&self, affinity: Option<usize>) -> Option<(usize, Arc<Instance>)> {
+    /// The least loaded instance with room under MaxConcurrency: the front end balances
+    /// every request, whichever client connection it came on.
+    fn try_slot(&self) -> Option<Arc<Instance>> {
         let (ready, max_concurrency, app, vcpus) = {
             let (world, _) = self.shared.world();
             let s = &world.services[self.service];
@@ -117,39 +110,56 @@ impl Front {
             .instances
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
+        // Instances that went away (idle scale-in) take their threads and connections.
+        instances.truncate(ready);
         while instances.len() < ready {
-            instances.push(Arc::new(Instance::new(app, vcpus)));
+            let index = instances.len();
+            let clock = self.shared.clock.clone();
+            instances.push(Arc::new(Instance::new(index, app, vcpus, clock)));
         }
-        let order = affinity
-            .filter(|a| *a < ready)
-            .into_iter()
-            .chain((0..ready).filter(|i| Some(*i) != affinity));
-        let mut best: Option<usize> = None;
-        for i in order {
-            let load = instances[i].in_flight.load(Ordering::Relaxed);
-            if load < max_concurrency
-                && best.is_none_or(|b| {
-                    Some(b) != affinity && load < instances[b].in_flight.load(Ordering::Relaxed)
-                })
-            {
-                best = Some(i);
-                if Some(i) == affinity {
-                    break;
-                }
-            }
+        let (i, load) = instances
+            .iter()
+            .map(|x| x.in_flight.load(Ordering::Relaxed))
+            .enumerate()
+            .min_by_key(|(_, load)| *load)?;
+        if load >= max_concurrency {
+            return None;
         }
-        let i = best?;
         instances[i].in_flight.fetch_add(1, Ordering::Relaxed);
-        Some((i, instances[i].clone()))
+        Some(instances[i].clone())
+    }
+
+    /// Drops instances App Runner retired and closes idle front-end connections (and
+    /// under runserver their threads' database connections).
+    fn housekeeping(&self) {
+        let (ready, now) = {
+            let (world, now) = self.shared.world();
+            (
+                world.services[self.service].ready_instances.max(1) as usize,
+                now,
+            )
+        };
+        let mut instances = self
+            .instances
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        instances.truncate(ready);
+        for i in instances.iter() {
+            i.close_idle_upstreams(now);
+        }
     }
 
     /// Waits for a slot; None when the queue is full (App Runner's 429). The queue holds
     /// up to one instance's MaxConcurrency (unverified on AWS).
-    async fn slot(&self, affinity: Option<usize>) -> Option<(Slot<'_>, Arc<Instance>)> {
+    async fn slot(&self) -> Option<(Slot<'_>, Arc<Instance>)> {
         loop {
             let waiting = self.freed.notified();
-            if let Some((index, instance)) = self.try_slot(affinity) {
-                return Some((Slot { front: self, index }, instance));
+            if let Some(instance) = self.try_slot() {
+                let slot = Slot {
+                    front: self,
+                    instance: instance.clone(),
+                };
+                return Some((slot, instance));
             }
             let limit = {
                 let (world, _) = self.shared.world();
@@ -186,6 +196,18 @@ pub async fn start(shared: Arc<Shared>, service: usize) -> std::io::Result<u16> 
         page: Bytes::from(wagtail_page(&name)),
     });
     let mut shutdown = shared.shutdown.subscribe();
+    tokio::spawn({
+        let front = front.clone();
+        let mut shutdown = shared.shutdown.subscribe();
+        async move {
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_millis(500)) => front.housekeeping(),
+                    _ = shutdown.changed() => break,
+                }
+            }
+        }
+    });
     tokio::spawn(async move {
         loop {
             let stream = tokio::select! {
@@ -203,11 +225,9 @@ pub async fn start(shared: Arc<Shared>, service: usize) -> std::io::Result<u16> 
             let front = front.clone();
             let mut shutdown = shutdown.clone();
             tokio::spawn(async move {
-                let client = Arc::new(ClientConnection::default());
                 let service = service_fn(move |req| {
                     let front = front.clone();
-                    let client = client.clone();
-                    async move { Ok::<_, Infallible>(front.handle(req, &client).await) }
+                    async move { Ok::<_, Infallible>(front.handle(req).await) }
                 });
                 let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
                 tokio::select! {
@@ -231,11 +251,7 @@ fn text(status: StatusCode, body: &str) -> Response<Full<Bytes>> {
 }
 
 impl Front {
-    async fn handle(
-        &self,
-        _req: Request<Incoming>,
-        client: &ClientConnection,
-    ) -> Response<Full<Bytes>> {
+    async fn handle(&self, _req: Request<Incoming>) -> Response<Full<Bytes>> {
         let cluster = {
             let (mut world, now) = self.shared.world();
             let s = &world.services[self.service];
@@ -256,8 +272,10 @@ impl Front {
             started_real: Instant::now(),
             status: 0,
             cpu_ms: 0.0,
+            instance: None,
+            db_error: None,
         };
-        let response = self.serve(cluster, client, &mut in_flight).await;
+        let response = self.serve(cluster, &mut in_flight).await;
         in_flight.status = response.status().as_u16();
         response
     }
@@ -265,39 +283,16 @@ impl Front {
     async fn serve(
         &self,
         cluster: Option<usize>,
-        client: &ClientConnection,
         in_flight: &mut InFlight,
     ) -> Response<Full<Bytes>> {
-        let affinity = *client
-            .affinity
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let Some((slot, instance)) = self.slot(affinity).await else {
+        let Some((slot, instance)) = self.slot().await else {
             return text(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
         };
-        *client
-            .affinity
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some(slot.index);
-        // gunicorn: a thread of the pool; runserver: this client connection's thread.
-        let mut pooled = instance.pooled_thread().await;
-        let mut own = match &pooled {
-            Some(_) => None,
-            None => Some(
-                client
-                    .threads
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .remove(&slot.index)
-                    .unwrap_or_else(|| instance.spawn_thread()),
-            ),
+        let Some(mut leased) = instance.thread().await else {
+            return text(StatusCode::SERVICE_UNAVAILABLE, "shutting down");
         };
-        let thread = match (&mut pooled, &mut own) {
-            (Some(p), _) => &mut p.thread,
-            (None, Some(t)) => t,
-            // Invariant: exactly one of the two is set just above.
-            (None, None) => return text(StatusCode::INTERNAL_SERVER_ERROR, "no app thread"),
-        };
+        let thread = &mut leased.thread;
+        in_flight.instance = Some(instance.index);
         let app = instance.app;
         let db = match cluster {
             None => Ok(()),
@@ -320,25 +315,23 @@ impl Front {
                 text(StatusCode::GATEWAY_TIMEOUT, "upstream request timeout")
             }
             Err(DbFailure::Error(message)) => {
+                in_flight.db_error = Some(message);
                 in_flight.cpu_ms += instance.compute(thread.process, Outcome::DbError).await;
-                text(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    &format!("OperationalError at /\n{message}\n"),
-                )
+                // DEBUG renders the technical 500 page with the error; otherwise
+                // Django's plain page says nothing about the cause.
+                let body = if app.debug {
+                    format!("OperationalError at /\n{message}\n")
+                } else {
+                    "<h1>Server Error (500)</h1>\n".to_string()
+                };
+                text(StatusCode::INTERNAL_SERVER_ERROR, &body)
             }
         };
         // CONN_MAX_AGE 0: Django closes the connection when the request ends.
         if app.conn_max_age == 0 {
             thread.db = None;
         }
-        if let Some(t) = own {
-            client
-                .threads
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .insert(slot.index, t);
-        }
-        drop(pooled);
+        drop(leased);
         drop(slot);
         response
     }

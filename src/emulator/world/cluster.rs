@@ -83,6 +83,8 @@ pub struct Cluster {
     pub tags: Vec<(String, String)>,
     /// Set like a parameter group would; otherwise derived from MaxCapacity.
     pub max_connections_override: Option<u32>,
+    /// The PostgreSQL log goes to `/aws/rds/cluster/<id>/postgresql`.
+    pub log_export: bool,
     pub minute: ClusterMinute,
 }
 

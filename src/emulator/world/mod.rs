@@ -5,6 +5,8 @@
 
 pub mod cluster;
 mod flush;
+mod log_lines;
+pub mod logs;
 pub mod metrics;
 mod operations;
 pub mod service;
@@ -12,6 +14,7 @@ mod traffic;
 mod transitions;
 
 use cluster::Cluster;
+use logs::LogStore;
 use metrics::MetricStore;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
@@ -95,6 +98,9 @@ pub struct World {
     pub repositories: Vec<Repository>,
     pub events: Vec<RdsEvent>,
     pub metrics: MetricStore,
+    pub logs: LogStore,
+    /// Spreads lines of requests with no known instance over the active ones.
+    logs_round_robin: usize,
     pub durations: Durations,
     /// Time up to which every transition and metric minute has been processed.
     pub processed_to: f64,
@@ -111,6 +117,8 @@ impl World {
             repositories: Vec::new(),
             events: Vec::new(),
             metrics: MetricStore::default(),
+            logs: LogStore::default(),
+            logs_round_robin: 0,
             durations: Durations::default(),
             processed_to: now,
             rng: StdRng::seed_from_u64(0x5ca1e0),
@@ -210,6 +218,7 @@ impl World {
         } else {
             (c.id.clone(), "db-cluster", c.arn.clone())
         };
+        self.log_db_event(cluster, &message, date);
         self.events.push(RdsEvent {
             source_identifier,
             source_type,

@@ -29,6 +29,7 @@ impl World {
         });
         s.status = ServiceStatus::OperationInProgress;
         s.updated_at = t;
+        self.log_operation_started(i, kind, &id, t);
         id
     }
 

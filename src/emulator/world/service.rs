@@ -195,6 +195,9 @@ pub struct Service {
     pub scale_out_at: Option<f64>,
     pub last_request_at: f64,
     pub minute: ServiceMinute,
+    /// Ids of the instances started since the service last had none (index = the
+    /// front end's instance index); each has an `instance/<id>` log stream.
+    pub instance_ids: Vec<String>,
 }
 
 /// Seconds without requests before an instance stops counting as active

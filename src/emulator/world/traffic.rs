@@ -21,6 +21,12 @@ impl World {
         }
         let c = &mut self.clusters[i];
         if c.connections >= c.usable_connections() {
+            self.log_db(
+                i,
+                t,
+                "FATAL:  remaining connection slots are reserved for non-replication superuser connections",
+                true,
+            );
             return Connect::TooManyConnections;
         }
         c.connections += 1;
@@ -65,8 +71,8 @@ impl World {
             return;
         };
         let from = c.capacity;
-        let pressed = peak_connections as f64 >= 0.9 * c.max_connections() as f64
-            || peak_connections as f64 > from * 20.0;
+        // Connections are one of v1's two triggers (CPU the other, not emulated here).
+        let pressed = peak_connections as f64 >= 0.9 * c.max_connections() as f64;
         if c.power != Power::Awake || !pressed || from >= max as f64 {
             return;
         }
@@ -94,6 +100,23 @@ impl World {
     }
 
     pub fn request_finished(&mut self, i: usize, t: f64, status: u16, latency_ms: f64) {
+        self.request_finished_on(i, None, t, status, latency_ms, None);
+    }
+
+    /// A request answered by instance `instance` (when known), with the database's
+    /// message when a refused connection made it fail.
+    pub fn request_finished_on(
+        &mut self,
+        i: usize,
+        instance: Option<usize>,
+        t: f64,
+        status: u16,
+        latency_ms: f64,
+        db_error: Option<&str>,
+    ) {
+        if status != 0 {
+            self.log_request(i, instance, t, status, db_error);
+        }
         let scaling = self.scaling_of(&self.services[i]);
         let s = &mut self.services[i];
         s.concurrency = s.concurrency.saturating_sub(1);

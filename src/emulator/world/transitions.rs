@@ -15,13 +15,33 @@ impl World {
         {
             s.active_instances = 0;
             s.ready_instances = scaling.min_size;
+            self.retire_instances(i, scaling.min_size as usize);
         }
+        let s = &mut self.services[i];
         if s.scale_out_at.is_some_and(|at| at <= t) {
             s.scaled_out(&scaling);
+            let ready = s.ready_instances as usize;
+            self.start_instances(i, ready, t);
         }
+        let s = &mut self.services[i];
         let Some(work) = s.pending.clone().filter(|w| w.ends_at <= t) else {
             return;
         };
+        let operation_id = work
+            .operation
+            .and_then(|o| s.operations.get(o))
+            .map(|o| o.id.clone());
+        self.log_work_finished(i, &work.kind, operation_id.as_deref(), t);
+        match &work.kind {
+            Work::Pause => self.retire_instances(i, 0),
+            // New instances run the new image; a resume starts them again.
+            Work::Deploy { fails: false, .. } | Work::Resume => {
+                self.retire_instances(i, 0);
+                self.start_instances(i, scaling.min_size as usize, t);
+            }
+            _ => {}
+        }
+        let s = &mut self.services[i];
         s.pending = None;
         s.updated_at = t;
         let finish = |status: OperationStatus, s: &mut Service| {
