@@ -14,6 +14,22 @@ const ENVIRONMENTS: usize = 50;
 const DEFAULT_LATENCY_MS: u64 = 100;
 const RUNS: usize = 5;
 
+/// A backend on the emulator's own clock.
+async fn connect(emu: &Emulator) -> AwsBackend {
+    AwsBackend::connect(
+        ConnectOptions {
+            endpoint_url: Some(emu.endpoint_url().to_string()),
+            regions: vec!["us-east-1".into()],
+            demo_credentials: true,
+            ..ConnectOptions::default()
+        },
+        Config::default(),
+        scale0::backend::server_clock::TimeSource::Shared(emu.clock().clone()),
+    )
+    .await
+    .expect("backend")
+}
+
 #[tokio::main]
 async fn main() {
     #[allow(non_snake_case)]
@@ -36,18 +52,7 @@ async fn main() {
         .await
         .expect("environment");
     }
-    let backend = AwsBackend::connect(
-        ConnectOptions {
-            endpoint_url: Some(emu.endpoint_url().to_string()),
-            regions: vec!["us-east-1".into()],
-            demo_credentials: true,
-            ..ConnectOptions::default()
-        },
-        Config::default(),
-        scale0::backend::server_clock::TimeSource::Shared(emu.clock().clone()),
-    )
-    .await
-    .expect("backend");
+    let backend = connect(&emu).await;
     // Warm up connections, then add the latency.
     backend.inventory().await.expect("inventory");
     let client = reqwest::Client::new();
@@ -59,18 +64,7 @@ async fn main() {
         .expect("fault");
 
     // Cold: a backend that has never refreshed (the CLI's case).
-    let cold_backend = AwsBackend::connect(
-        ConnectOptions {
-            endpoint_url: Some(emu.endpoint_url().to_string()),
-            regions: vec!["us-east-1".into()],
-            demo_credentials: true,
-            ..ConnectOptions::default()
-        },
-        Config::default(),
-        scale0::backend::server_clock::TimeSource::Shared(emu.clock().clone()),
-    )
-    .await
-    .expect("backend");
+    let cold_backend = connect(&emu).await;
     let before = emu.shared().calls().values().sum::<u64>();
     let started = Instant::now();
     cold_backend.inventory().await.expect("inventory");
