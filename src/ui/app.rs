@@ -455,7 +455,10 @@ impl App {
         match verb {
             Verb::Refresh => self.refresh_due = 0.0,
             Verb::Settings => self.settings_open = !self.settings_open,
-            Verb::OpenDemo => self.reconnect(ctx, true),
+            Verb::OpenDemo => {
+                self.settings_open = false;
+                self.reconnect(ctx, true);
+            }
             Verb::Palette => self.palette = Some(String::new()),
             Verb::Help => self.help = !self.help,
             Verb::History => self.show_history = !self.show_history,

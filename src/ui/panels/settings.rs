@@ -38,7 +38,7 @@ pub fn show(ctx: &egui::Context, open: bool, settings: &mut Settings) -> Option<
                     .on_hover_text("Switch to the embedded demo region")
                     .clicked()
                 {
-                    intent = Some(Intent::Reconnect { demo: true });
+                    intent = Some(Intent::Invoke(crate::actions::Verb::OpenDemo));
                 }
             });
         });
