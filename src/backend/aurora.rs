@@ -21,27 +21,36 @@ impl AwsBackend {
         ),
         BackendError,
     > {
-        let mut clusters = Vec::new();
-        let mut pages = r.rds.describe_db_clusters().into_paginator().send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| self.err("listing Aurora clusters", e))?;
-            clusters.extend(
-                page.db_clusters()
-                    .iter()
-                    .filter(|c| c.engine().is_none_or(|e| e.starts_with("aurora")))
-                    .cloned(),
-            );
-        }
-        let mut writers = HashMap::new();
-        let mut pages = r.rds.describe_db_instances().into_paginator().send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| self.err("listing DB instances", e))?;
-            for i in page.db_instances() {
-                if let Some(id) = i.db_instance_identifier() {
-                    writers.insert(id.to_string(), i.clone());
+        // Clusters and instances are read at once: one round trip, not two.
+        let clusters = async {
+            let mut clusters = Vec::new();
+            let mut pages = r.rds.describe_db_clusters().into_paginator().send();
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(|e| self.err("listing Aurora clusters", e))?;
+                clusters.extend(
+                    page.db_clusters()
+                        .iter()
+                        .filter(|c| c.engine().is_none_or(|e| e.starts_with("aurora")))
+                        .cloned(),
+                );
+            }
+            Ok::<_, BackendError>(clusters)
+        };
+        let writers = async {
+            let mut writers = HashMap::new();
+            let mut pages = r.rds.describe_db_instances().into_paginator().send();
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(|e| self.err("listing DB instances", e))?;
+                for i in page.db_instances() {
+                    if let Some(id) = i.db_instance_identifier() {
+                        writers.insert(id.to_string(), i.clone());
+                    }
                 }
             }
-        }
+            Ok::<_, BackendError>(writers)
+        };
+        let (clusters, writers) = tokio::join!(clusters, writers);
+        let (clusters, writers) = (clusters?, writers?);
         Ok((clusters, writers))
     }
 
@@ -53,11 +62,9 @@ impl AwsBackend {
     ) -> Result<Vec<RdsEvent>, BackendError> {
         let now = self.clock.now();
         let start = now - seconds.min(14.0 * 86400.0);
-        let mut out = Vec::new();
-        for source_type in [
-            aws_sdk_rds::types::SourceType::DbCluster,
-            aws_sdk_rds::types::SourceType::DbInstance,
-        ] {
+        // Cluster and instance events at once: one round trip, not two.
+        let read = |source_type: aws_sdk_rds::types::SourceType| async move {
+            let mut out = Vec::new();
             let mut pages = r
                 .rds
                 .describe_events()
@@ -74,7 +81,14 @@ impl AwsBackend {
                     message: e.message().unwrap_or_default().to_string(),
                 }));
             }
-        }
+            Ok::<_, BackendError>(out)
+        };
+        let (clusters, instances) = tokio::join!(
+            read(aws_sdk_rds::types::SourceType::DbCluster),
+            read(aws_sdk_rds::types::SourceType::DbInstance)
+        );
+        let mut out = clusters?;
+        out.extend(instances?);
         out.sort_by(|a, b| a.time.total_cmp(&b.time));
         Ok(out)
     }
