@@ -11,7 +11,7 @@ pub mod palette;
 mod preconditions;
 mod run;
 
-pub use preconditions::{Context, Refusal, precondition};
+pub use preconditions::{Context, Refusal, action_precondition, precondition};
 pub use run::run;
 
 use crate::backend::ImageRef;

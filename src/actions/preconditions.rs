@@ -203,6 +203,30 @@ pub fn precondition(verb: Verb, cx: &Context) -> Result<(), Refusal> {
     }
 }
 
+/// The precondition of an action with its arguments: deploying with `resume` accepts a
+/// paused service (it resumes it first); everything else is its verb's.
+pub fn action_precondition(action: &super::Action, cx: &Context) -> Result<(), Refusal> {
+    match (action, cx.env) {
+        (super::Action::DeployImage { resume: true, .. }, Some(env))
+            if env
+                .service
+                .as_ref()
+                .is_some_and(|s| s.status == ServiceStatus::Paused) =>
+        {
+            if cx.busy {
+                return Err("an action on this environment is already running".into());
+            }
+            if env.image.is_none() {
+                return Err(
+                    "the service's image is not in an ECR repository scale0 can read".into(),
+                );
+            }
+            Ok(())
+        }
+        _ => precondition(action.verb(), cx),
+    }
+}
+
 fn no_service() -> Refusal {
     "this environment has no service".into()
 }

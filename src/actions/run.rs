@@ -1,7 +1,7 @@
 //! How each environment action runs: its precondition first (the same one that disables
 //! the desktop app's button), then the backend, bounded by the table's timeout.
 
-use super::{Action, Context, Refusal, precondition};
+use super::{Action, Context, Refusal, action_precondition};
 use crate::backend::aws::AwsBackend;
 use crate::backend::{ActionReport, BackendError, Step};
 use crate::model::Environment;
@@ -19,15 +19,8 @@ pub async fn run(
         busy: false,
         demo: false,
     };
-    // Deploying with `resume` handles a paused service itself.
-    let resumes_first = matches!(action, Action::DeployImage { resume: true, .. })
-        && env
-            .service
-            .as_ref()
-            .is_some_and(|s| s.status == crate::model::ServiceStatus::Paused);
-    match precondition(verb, &cx) {
+    match action_precondition(action, &cx) {
         Ok(()) => {}
-        Err(_) if resumes_first => {}
         Err(Refusal::AlreadyDone(what)) => {
             return Ok(ActionReport {
                 env: Some(env.key.clone()),

@@ -213,68 +213,83 @@ impl AwsBackend {
 
     /// Stops the database cluster, and nothing else.
     pub async fn stop_database(&self, env: &Environment) -> Result<ActionReport, BackendError> {
-        let r = self.region(&env.key.region)?;
-        let db = env.database.as_ref().ok_or_else(|| {
-            BackendError::Refused(format!("environment {} has no database", env.key.name))
-        })?;
+        let db = database_of(env)?;
         if matches!(db.mode, DbMode::ServerlessV1 { .. }) {
             return Err(BackendError::Refused(format!(
                 "{} is Aurora Serverless v1, which can't be stopped; it pauses by itself when idle",
                 db.id
             )));
         }
-        if db.status != "available" {
-            return Err(BackendError::Refused(format!(
-                "can't stop {}: it is {}",
-                db.id, db.status
-            )));
-        }
-        let t = self.waits.now();
-        r.rds
-            .stop_db_cluster()
-            .db_cluster_identifier(&db.id)
-            .send()
-            .await
-            .map_err(|e| self.err("stopping the cluster", e))?;
-        Ok(ActionReport {
-            env: Some(env.key.clone()),
-            steps: vec![Step {
-                what: format!("asked RDS to stop {}", db.id),
-                seconds: self.waits.now() - t,
-            }],
-            left: vec![
+        let r = self.region(&env.key.region)?;
+        let call = r.rds.stop_db_cluster().db_cluster_identifier(&db.id).send();
+        self.cluster_power(env, db, "available", "stop", async {
+            call.await
+                .map(|_| ())
+                .map_err(|e| self.err("stopping the cluster", e))
+        })
+        .await
+        .map(|mut report| {
+            report.left.push(
                 "stopping takes a few minutes; AWS starts a stopped cluster again after 7 days"
                     .into(),
-            ],
+            );
+            report
         })
     }
 
     /// Starts a stopped database cluster, and nothing else.
     pub async fn start_database(&self, env: &Environment) -> Result<ActionReport, BackendError> {
+        let db = database_of(env)?;
         let r = self.region(&env.key.region)?;
-        let db = env.database.as_ref().ok_or_else(|| {
-            BackendError::Refused(format!("environment {} has no database", env.key.name))
-        })?;
-        if db.status != "stopped" {
+        let call = r
+            .rds
+            .start_db_cluster()
+            .db_cluster_identifier(&db.id)
+            .send();
+        self.cluster_power(env, db, "stopped", "start", async {
+            call.await
+                .map(|_| ())
+                .map_err(|e| self.err("starting the cluster", e))
+        })
+        .await
+        .map(|mut report| {
+            report
+                .left
+                .push("starting a stopped cluster takes several minutes".into());
+            report
+        })
+    }
+
+    /// Stops or starts a cluster that must be in `required` status, timing the call.
+    async fn cluster_power(
+        &self,
+        env: &Environment,
+        db: &DatabaseState,
+        required: &str,
+        verb: &str,
+        call: impl std::future::Future<Output = Result<(), BackendError>>,
+    ) -> Result<ActionReport, BackendError> {
+        if db.status != required {
             return Err(BackendError::Refused(format!(
-                "can't start {}: it is {}",
+                "can't {verb} {}: it is {}",
                 db.id, db.status
             )));
         }
         let t = self.waits.now();
-        r.rds
-            .start_db_cluster()
-            .db_cluster_identifier(&db.id)
-            .send()
-            .await
-            .map_err(|e| self.err("starting the cluster", e))?;
+        call.await?;
         Ok(ActionReport {
             env: Some(env.key.clone()),
             steps: vec![Step {
-                what: format!("asked RDS to start {}", db.id),
+                what: format!("asked RDS to {verb} {}", db.id),
                 seconds: self.waits.now() - t,
             }],
-            left: vec!["starting a stopped cluster takes several minutes".into()],
+            left: Vec::new(),
         })
     }
+}
+
+fn database_of(env: &Environment) -> Result<&DatabaseState, BackendError> {
+    env.database.as_ref().ok_or_else(|| {
+        BackendError::Refused(format!("environment {} has no database", env.key.name))
+    })
 }

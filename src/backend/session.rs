@@ -93,14 +93,13 @@ impl Session {
         {
             options.demo_credentials = true;
         }
-        let connected =
-            match AwsBackend::connect(options, config.clone(), TimeSource::server()).await {
-                Ok(backend) => match backend.check_credentials().await {
-                    Ok(()) => Ok(backend),
-                    Err(e) => Err(e),
-                },
-                Err(e) => Err(e),
-            };
+        let connected = async {
+            let backend =
+                AwsBackend::connect(options, config.clone(), TimeSource::server()).await?;
+            backend.check_credentials().await?;
+            Ok::<_, BackendError>(backend)
+        }
+        .await;
         match connected {
             Ok(backend) => {
                 let regions: Vec<&str> = backend.regions().collect();

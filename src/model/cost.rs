@@ -5,10 +5,6 @@
 use super::{DatabaseState, DbMode, Environment, Power, ServiceStatus};
 use serde::Serialize;
 
-/// App Runner, per GB-hour of provisioned memory.
-pub const APPRUNNER_GB_HOUR: f64 = 0.007;
-/// App Runner, per vCPU-hour of active instances.
-pub const APPRUNNER_VCPU_HOUR: f64 = 0.064;
 /// Aurora Serverless v2 (Aurora Standard), per ACU-hour.
 pub const AURORA_V2_ACU_HOUR: f64 = 0.12;
 /// Aurora Serverless v1 (legacy), per ACU-hour.
@@ -33,10 +29,25 @@ impl Cost {
     }
 }
 
-/// Hourly price of App Runner for `provisioned` instances of which `active` are active.
-pub fn apprunner_per_hour(vcpu: f64, memory_gb: f64, provisioned: f64, active: f64) -> f64 {
+/// What a compute kind charges (its module sets it on each service it describes).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct ComputePrices {
+    /// Per GB-hour of memory of every provisioned instance or task.
+    pub gb_hour: f64,
+    /// Per vCPU-hour of active instances or tasks.
+    pub vcpu_hour: f64,
+}
+
+/// Hourly price for `provisioned` instances of which `active` are active.
+pub fn compute_per_hour(
+    prices: ComputePrices,
+    vcpu: f64,
+    memory_gb: f64,
+    provisioned: f64,
+    active: f64,
+) -> f64 {
     // Active instances pay compute; memory is paid once for every provisioned instance.
-    provisioned.max(active) * memory_gb * APPRUNNER_GB_HOUR + active * vcpu * APPRUNNER_VCPU_HOUR
+    provisioned.max(active) * memory_gb * prices.gb_hour + active * vcpu * prices.vcpu_hour
 }
 
 pub fn aurora_per_hour(db: &DatabaseState, acu: f64) -> f64 {
@@ -64,14 +75,18 @@ pub fn estimate(env: &Environment, avg_active: f64, avg_acu: f64) -> Cost {
         let min_size = s.scaling.as_ref().map(|c| c.min_size).unwrap_or(1) as f64;
         let provisioned = s.provisioned_instances() as f64;
         let active = s.active_instances.unwrap_or(0.0);
-        cost.per_hour_now += apprunner_per_hour(s.vcpu, s.memory_gb, provisioned, active);
+        cost.per_hour_now += compute_per_hour(s.prices, s.vcpu, s.memory_gb, provisioned, active);
         let paused = s.status == ServiceStatus::Paused;
         let recent_provisioned = if paused { 0.0 } else { min_size };
-        cost.per_month_at_recent_usage +=
-            apprunner_per_hour(s.vcpu, s.memory_gb, recent_provisioned, avg_active)
-                * HOURS_PER_MONTH;
+        cost.per_month_at_recent_usage += compute_per_hour(
+            s.prices,
+            s.vcpu,
+            s.memory_gb,
+            recent_provisioned,
+            avg_active,
+        ) * HOURS_PER_MONTH;
         cost.per_month_never_paused +=
-            apprunner_per_hour(s.vcpu, s.memory_gb, min_size, avg_active) * HOURS_PER_MONTH;
+            compute_per_hour(s.prices, s.vcpu, s.memory_gb, min_size, avg_active) * HOURS_PER_MONTH;
     }
     if let Some(db) = &env.database {
         let now_acu = match db.power {
@@ -95,9 +110,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn apprunner_bills_memory_once_and_cpu_only_when_active() {
-        // The seed's 1 vCPU / 2 GB: idle about $0.014/h, active about $0.078/h.
-        assert!((apprunner_per_hour(1.0, 2.0, 1.0, 0.0) - 0.014).abs() < 1e-9);
-        assert!((apprunner_per_hour(1.0, 2.0, 1.0, 1.0) - 0.078).abs() < 1e-9);
+    fn compute_bills_memory_once_and_cpu_only_when_active() {
+        // App Runner's prices, the seed's 1 vCPU / 2 GB: idle $0.014/h, active $0.078/h.
+        let p = ComputePrices {
+            gb_hour: 0.007,
+            vcpu_hour: 0.064,
+        };
+        assert!((compute_per_hour(p, 1.0, 2.0, 1.0, 0.0) - 0.014).abs() < 1e-9);
+        assert!((compute_per_hour(p, 1.0, 2.0, 1.0, 1.0) - 0.078).abs() < 1e-9);
     }
 }

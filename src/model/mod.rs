@@ -151,6 +151,8 @@ pub struct ServiceState {
     pub kind_label: &'static str,
     /// The service's page in the AWS console, where the kind has one.
     pub console_url: Option<String>,
+    /// What its kind charges.
+    pub prices: cost::ComputePrices,
 }
 
 impl ServiceState {

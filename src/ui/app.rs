@@ -122,13 +122,6 @@ impl App {
         self.inventory = Some(inventory);
     }
 
-    /// The question the confirmation dialog is asking, if one is open.
-    pub fn confirming(&self) -> Option<String> {
-        self.confirm
-            .as_ref()
-            .map(|(env, action)| actions::confirmation(action, env))
-    }
-
     /// Sets the burst panel's concurrency and duration (seconds).
     pub fn set_burst(&mut self, concurrency: u32, seconds: f64) {
         self.burst.concurrency = concurrency;

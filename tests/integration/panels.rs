@@ -40,6 +40,10 @@ fn service(name: &str, status: ServiceStatus) -> ServiceState {
         kind: "apprunner",
         kind_label: "App Runner",
         console_url: Some("https://console.example/scale0".into()),
+        prices: cost::ComputePrices {
+            gb_hour: 0.007,
+            vcpu_hour: 0.064,
+        },
     }
 }
 

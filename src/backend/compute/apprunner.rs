@@ -6,6 +6,7 @@ use crate::backend::BackendError;
 use crate::backend::convert::{self, sdk_error};
 use crate::backend::discovery::PREVIOUS_IMAGE_TAG;
 use crate::backend::metrics::Field;
+use crate::model::cost::ComputePrices;
 use crate::model::{Operation, Scaling, ServiceState, ServiceStatus};
 use aws_sdk_apprunner::types::{ImageRepository, SourceConfiguration, Tag};
 use std::collections::HashMap;
@@ -13,6 +14,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 const ID: &str = "apprunner";
 const LABEL: &str = "App Runner";
+/// us-east-1 list prices (reference/aws.md section 11).
+const PRICES: ComputePrices = ComputePrices {
+    gb_hour: 0.007,
+    vcpu_hour: 0.064,
+};
 
 /// Auto scaling configuration revisions are immutable: each ARN is read once, and
 /// concurrent first reads share one call.
@@ -376,6 +382,7 @@ fn service(
         kind: ID,
         kind_label: LABEL,
         console_url: None,
+        prices: PRICES,
     }
 }
 
