@@ -57,6 +57,9 @@ pub struct AwsBackend {
     pub(super) listings: Arc<Mutex<HashMap<String, crate::backend::inventory::Listing>>>,
     /// Databases' two-week capacity history by cluster ARN, with when it was read.
     pub(super) older_capacity: Arc<Mutex<HashMap<String, (f64, crate::model::MetricSeries)>>>,
+    /// Custom cluster parameter groups' max_connections by region/group, with when read.
+    pub(super) parameter_groups:
+        Arc<Mutex<HashMap<String, (f64, crate::backend::parameters::GroupRead)>>>,
 }
 
 impl AwsBackend {
@@ -159,6 +162,7 @@ impl AwsBackend {
             http,
             previous: Arc::default(),
             older_capacity: Arc::default(),
+            parameter_groups: Arc::default(),
             listings: Arc::default(),
         };
         if sync_clock {

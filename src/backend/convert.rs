@@ -1,7 +1,7 @@
 //! AWS SDK types and errors into model types. The only place that knows both.
 
 use super::{BackendError, CredentialsKind};
-use crate::model::{DatabaseState, DbMode, Image, Power, Time};
+use crate::model::{DatabaseState, DbMode, Image, ParameterSetting, Power, Time};
 use aws_sdk_apprunner::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_types::DateTime;
 use aws_smithy_types::error::display::DisplayErrorContext;
@@ -197,6 +197,7 @@ pub fn database(
                 .map(str::to_string)
         }),
         automatic_restart_time: time(c.automatic_restart_time()),
+        max_connections_setting: ParameterSetting::from_group(c.db_cluster_parameter_group()),
         auto_pause_at: None,
         tags: c
             .tag_list()

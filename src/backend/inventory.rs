@@ -300,6 +300,10 @@ impl AwsBackend {
         {
             problems.push(format!("{}: CloudWatch (older capacity): {e}", r.region));
         }
+        problems.extend(
+            self.apply_cluster_parameters(r, &mut environments, now)
+                .await,
+        );
         self.remember_environments(&r.region, &environments);
         Ok(Inventory {
             environments,

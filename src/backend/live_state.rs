@@ -220,6 +220,7 @@ mod tests {
             secret_arn: None,
             automatic_restart_time: None,
             auto_pause_at: None,
+            max_connections_setting: crate::model::ParameterSetting::Default,
             tags: Vec::new(),
         }
     }

@@ -13,6 +13,7 @@ mod environment;
 pub(crate) mod inventory;
 pub mod live_state;
 pub mod metrics;
+mod parameters;
 pub mod server_clock;
 mod services;
 pub mod session;

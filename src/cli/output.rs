@@ -141,11 +141,7 @@ pub fn status(
             );
         }
         if let Some(c) = db.connections {
-            let _ = writeln!(
-                o,
-                "  connections    {c} of ~{} max_connections (estimated)",
-                db.max_connections_estimate()
-            );
+            let _ = writeln!(o, "  connections    {c} of {}", db.max_connections_label());
         }
         if let Some(t) = db.auto_pause_at {
             let _ = writeln!(
@@ -189,7 +185,7 @@ pub fn status(
         };
         let _ = writeln!(
             o,
-            "budget   up to {} concurrent requests (MaxSize x MaxConcurrency) vs ~{} max_connections: {verdict}",
+            "budget   up to {} concurrent requests (MaxSize x MaxConcurrency) vs {} max_connections: {verdict}",
             b.peak_requests, b.max_connections
         );
     }

@@ -18,7 +18,7 @@ pub fn connection_budget(env: &Environment) -> Option<ConnectionBudget> {
     let db = env.database.as_ref()?;
     let peak_requests = scaling.max_size * scaling.max_concurrency;
     // PostgreSQL keeps 3 connections for superusers.
-    let max_connections = db.max_connections_estimate();
+    let max_connections = db.max_connections();
     Some(ConnectionBudget {
         peak_requests,
         max_connections,

@@ -270,13 +270,64 @@ pub struct DatabaseState {
     /// When it will pause if nothing connects, where that can be known.
     pub auto_pause_at: Option<Time>,
     pub tags: Vec<(String, String)>,
+    /// max_connections as the cluster's parameter group sets it.
+    pub max_connections_setting: ParameterSetting,
+}
+
+/// What a cluster's parameter group says about a setting, read without waking the
+/// database (DescribeDBClusterParameters is a control-plane call).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "source", rename_all = "snake_case")]
+pub enum ParameterSetting {
+    /// The engine's default group, or a custom group that keeps the default rule.
+    Default,
+    /// Set in a custom group.
+    Set { value: u32, group: String },
+    /// A custom group not read (yet), or whose read failed: the default may not hold.
+    Unknown {
+        group: String,
+        error: Option<String>,
+    },
+}
+
+impl ParameterSetting {
+    /// What a cluster's group name alone tells: default groups cannot be changed.
+    pub fn from_group(group: Option<&str>) -> ParameterSetting {
+        match group {
+            Some(g) if !g.starts_with("default.") => ParameterSetting::Unknown {
+                group: g.to_string(),
+                error: None,
+            },
+            _ => ParameterSetting::Default,
+        }
+    }
 }
 
 impl DatabaseState {
-    /// PostgreSQL's max_connections by AWS's defaults (see [`max_connections`]; no API
-    /// returns it, and asking the database would wake it).
-    pub fn max_connections_estimate(&self) -> u32 {
-        max_connections(&self.mode, self.capacity)
+    /// PostgreSQL's max_connections: the parameter group's value where the team set one,
+    /// otherwise AWS's default rule ([`max_connections`]; asking the database would wake it).
+    pub fn max_connections(&self) -> u32 {
+        match &self.max_connections_setting {
+            ParameterSetting::Set { value, .. } => *value,
+            _ => max_connections(&self.mode, self.capacity),
+        }
+    }
+
+    /// [`DatabaseState::max_connections`] with where it comes from, for people.
+    pub fn max_connections_label(&self) -> String {
+        let n = self.max_connections();
+        match &self.max_connections_setting {
+            ParameterSetting::Set { group, .. } => format!("{n} max_connections (set in {group})"),
+            ParameterSetting::Default => format!("~{n} max_connections (AWS default)"),
+            ParameterSetting::Unknown { group, error } => format!(
+                "~{n} max_connections? ({group} {})",
+                if error.is_some() {
+                    "unreadable"
+                } else {
+                    "not read yet"
+                }
+            ),
+        }
     }
 }
 

@@ -340,10 +340,7 @@ impl App {
             window,
             events: events.unwrap_or(&[]),
             burst: burst_points,
-            max_connections: env
-                .database
-                .as_ref()
-                .map(|d| d.max_connections_estimate() as f64),
+            max_connections: env.database.as_ref().map(|d| d.max_connections() as f64),
             error: self.metrics_error.get(&env.key).cloned(),
         };
         intents.extend(panels::graphs::show(ui, &graphs));

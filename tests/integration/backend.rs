@@ -6,7 +6,7 @@ use scale0::backend::aws::{AwsBackend, ConnectOptions};
 use scale0::backend::config::Config;
 use scale0::backend::{BackendError, ImageRef, Inventory};
 use scale0::emulator::{Emulator, Seed};
-use scale0::model::{DbMode, Discovery, Power, ServiceStatus};
+use scale0::model::{DbMode, Discovery, ParameterSetting, Power, ServiceStatus};
 use serde_json::json;
 use std::future::Future;
 use std::time::Duration;
@@ -101,7 +101,16 @@ async fn discovery_and_state_of_the_demo_world() {
     let qa_db = qa.database.as_ref().unwrap();
     assert_eq!(qa_db.power, Power::Awake);
     assert!(qa_db.capacity.unwrap() >= 0.5);
-    assert_eq!(qa_db.max_connections_estimate(), 823);
+    assert_eq!(qa_db.max_connections(), 823);
+    assert_eq!(qa_db.max_connections_setting, ParameterSetting::Default);
+    // dev's own parameter group sets max_connections: the number shown is the enforced one.
+    let dev_db = dev.database.as_ref().unwrap();
+    assert_eq!(dev_db.max_connections(), 100);
+    assert!(
+        matches!(&dev_db.max_connections_setting, ParameterSetting::Set { value: 100, group } if group == "scale0dev-params"),
+        "{:?}",
+        dev_db.max_connections_setting
+    );
     assert!(qa.service.as_ref().unwrap().scaling.is_some());
 
     // Ambiguity and unknown names are clear errors.

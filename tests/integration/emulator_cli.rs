@@ -257,6 +257,52 @@ fn the_aws_cli_runs_every_operation_against_scale0_emulator() {
     assert_eq!(clusters["DBClusters"].as_array().unwrap().len(), 7);
     aws_ok(&e, &["rds", "describe-db-instances"]);
     aws_ok(&e, &["rds", "describe-events", "--duration", "1440"]);
+    // dev's own parameter group carries its max_connections; default groups list defaults.
+    let dev_group = clusters["DBClusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["DBClusterIdentifier"] == "scale0dev")
+        .unwrap()["DBClusterParameterGroup"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let user = aws_ok(
+        &e,
+        &[
+            "rds",
+            "describe-db-cluster-parameters",
+            "--db-cluster-parameter-group-name",
+            &dev_group,
+            "--source",
+            "user",
+        ],
+    );
+    let params = user["Parameters"].as_array().unwrap();
+    assert_eq!(params.len(), 1, "{user}");
+    assert_eq!(params[0]["ParameterName"], "max_connections");
+    assert_eq!(params[0]["ParameterValue"], "100");
+    let defaults = aws_ok(
+        &e,
+        &[
+            "rds",
+            "describe-db-cluster-parameters",
+            "--db-cluster-parameter-group-name",
+            "default.aurora-postgresql16",
+        ],
+    );
+    assert!(defaults["Parameters"].as_array().unwrap().len() >= 5);
+    let (code, _, err) = aws(
+        &e,
+        &[
+            "rds",
+            "describe-db-cluster-parameters",
+            "--db-cluster-parameter-group-name",
+            "no-such-group",
+        ],
+    );
+    assert_ne!(code, 0);
+    assert!(err.contains("DBParameterGroupNotFound"), "{err}");
     let qa_arn = "arn:aws:rds:us-east-1:123456789012:cluster:scale0qa";
     aws_ok(
         &e,

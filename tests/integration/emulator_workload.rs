@@ -4,6 +4,7 @@
 
 use crate::common::*;
 use crate::emulator_sdk::metric;
+use scale0::emulator::Seed;
 use scale0::emulator::seed::{ClusterSpec, EnvSpec, ServiceSpec};
 use scale0::emulator::workload::TOO_MANY_CONNECTIONS;
 use scale0::emulator::world::service::AppServer;
@@ -388,6 +389,34 @@ async fn a_full_instance_queues_then_answers_429_while_app_runner_scales_out() {
         instances.iter().map(|p| p.1).fold(0.0, f64::max),
         2.0,
         "10 requests held (2 refused) over MaxConcurrency 5: a second instance: {instances:?}"
+    );
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_demo_worlds_dev_runs_out_at_150_clients_and_qa_does_not() {
+    // The default demo world tells the seed's story: dev (runserver, DEBUG, conn_max_age,
+    // max_connections 100 in its parameter group) fails under 150 clients; qa (gunicorn,
+    // bounded workers) does not.
+    let emu = emulator(Seed::Demo).await;
+    let c = clients(&emu).await;
+    let dev = service_url(&c, "scale0-dev").await;
+    let qa = service_url(&c, "scale0-qa").await;
+    let (dev_results, qa_results) = tokio::join!(burst(&dev, 150, 2), burst(&qa, 150, 2));
+    let dev_errors: Vec<_> = dev_results.iter().filter(|(s, _)| *s == 500).collect();
+    assert!(
+        !dev_errors.is_empty(),
+        "dev: {:?}",
+        dev_results.iter().map(|r| r.0).collect::<Vec<_>>()
+    );
+    assert!(dev_errors[0].1.contains(TOO_MANY_CONNECTIONS));
+    // qa's bounded workers never run out of connections: no 5xx (a full instance's queue
+    // may answer 429 while App Runner scales out, as it does for any app).
+    assert!(
+        qa_results.iter().all(|(s, _)| *s == 200 || *s == 429)
+            && qa_results.iter().filter(|(s, _)| *s == 200).count() > qa_results.len() / 2,
+        "qa: {:?}",
+        qa_results.iter().map(|r| r.0).collect::<Vec<_>>()
     );
     emu.shutdown().await;
 }

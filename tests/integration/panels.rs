@@ -66,6 +66,7 @@ fn database(name: &str, power: Power) -> DatabaseState {
         secret_arn: None,
         automatic_restart_time: None,
         auto_pause_at: None,
+        max_connections_setting: ParameterSetting::Default,
         tags: Vec::new(),
     }
 }
@@ -298,7 +299,7 @@ fn graphs_panel_has_units_windows_and_asks_for_a_window() {
         max_connections: envs[0]
             .database
             .as_ref()
-            .map(|d| d.max_connections_estimate() as f64),
+            .map(|d| d.max_connections() as f64),
         error: None,
     };
     let mut got = None;

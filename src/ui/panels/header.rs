@@ -88,10 +88,7 @@ pub fn show(ui: &mut Ui, view: &HeaderView) {
                     (Some(s), None) => format!("auto-pause after {s} s idle"),
                     (None, _) => "no auto-pause".into(),
                 };
-                ui.label(format!(
-                    "{range}, {pause}; ~{} max_connections",
-                    db.max_connections_estimate()
-                ));
+                ui.label(format!("{range}, {pause}; {}", db.max_connections_label()));
                 ui.end_row();
             }
             if let Some(image) = &env.image {
@@ -137,7 +134,7 @@ pub fn show(ui: &mut Ui, view: &HeaderView) {
     {
         ui.label(
             RichText::new(format!(
-                "Connection budget: up to {} concurrent requests against ~{} max_connections: expect HTTP 500s under load",
+                "Connection budget: up to {} concurrent requests against {} max_connections: expect HTTP 500s under load",
                 b.peak_requests, b.max_connections
             ))
             .color(theme::WARN),

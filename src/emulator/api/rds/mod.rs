@@ -1,6 +1,7 @@
 //! RDS (awsQuery with XML responses): describes and tags here, changes in modify.rs.
 
 mod modify;
+mod parameters;
 
 use modify::{modify_capacity, modify_cluster, start_cluster, stop_cluster};
 
@@ -27,6 +28,7 @@ pub fn call(shared: &Shared, op: &str, input: &Value) -> Option<ApiResult> {
         "AddTagsToResource" => add_tags(w, input),
         "RemoveTagsFromResource" => remove_tags(w, input),
         "ListTagsForResource" => list_tags(w, input),
+        "DescribeDBClusterParameters" => parameters::describe_cluster_parameters(w, input),
         _ => return None,
     })
 }
@@ -147,7 +149,6 @@ pub fn cluster_json(w: &World, c: &Cluster) -> Value {
             "DBClusterParameterGroupStatus": "in-sync", "PromotionTier": 1,
         }])
     };
-    let major = c.engine_version.split('.').next().unwrap_or("16");
     json!({
         "DBClusterIdentifier": c.id,
         "DBClusterArn": c.arn,
@@ -181,7 +182,7 @@ pub fn cluster_json(w: &World, c: &Cluster) -> Value {
         "AllocatedStorage": 1,
         "BackupRetentionPeriod": 1,
         "AvailabilityZones": [format!("{}a", w.region), format!("{}b", w.region)],
-        "DBClusterParameterGroup": format!("default.aurora-postgresql{major}"),
+        "DBClusterParameterGroup": parameters::group_name(c),
         "DBSubnetGroup": format!("{}-db-subnet-group", c.id),
         "DeletionProtection": false,
         "IAMDatabaseAuthenticationEnabled": false,
