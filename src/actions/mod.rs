@@ -43,6 +43,34 @@ pub enum Verb {
     History,
 }
 
+impl Verb {
+    /// Whether it changes something in AWS or sends load (refused on read-only accounts).
+    /// Exhaustive on purpose: a new verb must say which it is.
+    pub fn mutates(self) -> bool {
+        match self {
+            Verb::WakeEnv
+            | Verb::SleepEnv
+            | Verb::WakeDb
+            | Verb::StopDb
+            | Verb::StartDb
+            | Verb::PauseService
+            | Verb::ResumeService
+            | Verb::DeployImage
+            | Verb::Rollback
+            | Verb::Burst => true,
+            Verb::Refresh
+            | Verb::OpenConsole
+            | Verb::OpenUrl
+            | Verb::CopyUrl
+            | Verb::Settings
+            | Verb::OpenDemo
+            | Verb::Palette
+            | Verb::Help
+            | Verb::History => false,
+        }
+    }
+}
+
 /// Where a verb applies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scope {

@@ -25,12 +25,14 @@ pub enum Refusal {
     AlreadyDone(String),
     /// It can't run in this state, or without a selection: the CLI exits 3.
     NotNow(String),
+    /// It would change a read-only account: the CLI exits 6, the button says why.
+    ReadOnly(String),
 }
 
 impl std::fmt::Display for Refusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Refusal::AlreadyDone(s) | Refusal::NotNow(s) => f.write_str(s),
+            Refusal::AlreadyDone(s) | Refusal::NotNow(s) | Refusal::ReadOnly(s) => f.write_str(s),
         }
     }
 }
@@ -59,6 +61,11 @@ pub fn precondition(verb: Verb, cx: &Context) -> Result<(), Refusal> {
     let Some(env) = cx.env else {
         return Err("select an environment first".into());
     };
+    if verb.mutates()
+        && let Some(why) = &env.read_only
+    {
+        return Err(Refusal::ReadOnly(format!("read-only: {why}")));
+    }
     if cx.busy && verb != Verb::CopyUrl && verb != Verb::OpenUrl && verb != Verb::OpenConsole {
         return Err("an action on this environment is already running".into());
     }

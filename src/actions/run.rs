@@ -31,6 +31,13 @@ pub async fn run(
                 left: Vec::new(),
             });
         }
+        Err(Refusal::ReadOnly(why)) => {
+            return Err(BackendError::ReadOnly(format!(
+                "{} {}: {why}",
+                action.label(),
+                env.key.name
+            )));
+        }
         Err(Refusal::NotNow(why)) => {
             return Err(BackendError::Refused(format!(
                 "{} {}: {why}",

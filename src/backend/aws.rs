@@ -42,6 +42,8 @@ pub struct RegionClients {
 pub struct AwsBackend {
     pub(super) regions: Vec<RegionClients>,
     pub(super) mappings: Vec<EnvMapping>,
+    /// Which accounts are read-only (stamped on every environment the inventory reads).
+    pub(super) guard: crate::backend::guard::Guard,
     profile: Option<String>,
     credentials: Option<aws_credential_types::provider::SharedCredentialsProvider>,
     /// The server's present: every window and age compared with AWS's data.
@@ -155,6 +157,10 @@ impl AwsBackend {
         let backend = AwsBackend {
             regions: clients,
             mappings: config.environments,
+            guard: crate::backend::guard::Guard {
+                profile: profile.clone(),
+                settings: config.accounts,
+            },
             profile,
             credentials: base.credentials_provider(),
             clock,

@@ -11,6 +11,12 @@ pub const EXAMPLE: &str = r#"# scale0 configuration. Every setting is optional.
 # profile = "dev"                    # like --profile / AWS_PROFILE
 # regions = ["eu-west-3"]            # like --region (repeatable)
 
+# Read-only accounts get no pause, resume, wake, sleep, deploy, rollback or burst.
+# Profiles and accounts whose name says prod/production are read-only by default.
+# [accounts]
+# read_only = ["shared-staging", "210987654321"]   # profile names or account ids
+# writable = ["prod-sandbox"]                      # lifts the naming rule
+
 # Environments are found by tags first (scale0:env, scale0:owner), then by the seed
 # project's names (service scale0-<env>, cluster scale0<env>, image scale0:<env>).
 # Map anything else explicitly; an explicit mapping wins over tags and names.
@@ -33,6 +39,8 @@ pub struct Config {
     pub aws: AwsSettings,
     #[serde(default, rename = "environment")]
     pub environments: Vec<EnvMapping>,
+    #[serde(default)]
+    pub accounts: crate::backend::guard::AccountSettings,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]

@@ -69,10 +69,10 @@ where
 fn login_hint(profile: Option<&str>) -> String {
     match profile {
         Some(p) => format!(
-            "Run `aws sso login --profile {p}` (or refresh the profile's keys), then try again."
+            "Run `scale0 login --profile {p}` (or `aws sso login --profile {p}`, or refresh the profile's keys), then try again."
         ),
         None => {
-            "Run `aws sso login` or `aws configure` (or set AWS_PROFILE), then try again.".into()
+            "Run `scale0 login` (or `aws sso login` or `aws configure`; or set AWS_PROFILE), then try again.".into()
         }
     }
 }

@@ -246,6 +246,7 @@ impl AwsBackend {
                 service,
                 database,
                 image,
+                read_only: None,
             });
         }
 
@@ -304,6 +305,9 @@ impl AwsBackend {
             self.apply_cluster_parameters(r, &mut environments, now)
                 .await,
         );
+        for env in &mut environments {
+            env.read_only = self.guard.read_only_reason(env.account(), None);
+        }
         self.remember_environments(&r.region, &environments);
         Ok(Inventory {
             environments,

@@ -278,6 +278,7 @@ mod tests {
             service: None,
             database: Some(paused_v2_unknown()),
             image: None,
+            read_only: None,
         };
         let events = [RdsEvent {
             source: "scale0dev".into(),

@@ -10,13 +10,16 @@ pub mod convert;
 pub mod discovery;
 mod ecr;
 mod environment;
+pub mod guard;
 pub(crate) mod inventory;
 pub mod live_state;
 pub mod metrics;
 mod parameters;
+pub mod profiles;
 pub mod server_clock;
 mod services;
 pub mod session;
+pub mod sso_login;
 
 use crate::model::{EnvKey, Environment};
 use serde::Serialize;
@@ -42,6 +45,9 @@ pub enum BackendError {
     /// The action cannot run in the current state (operation in progress, paused, ...).
     #[error("{0}")]
     Refused(String),
+    /// The account is read-only (scale0's config or a production name): nothing was done.
+    #[error("{0}")]
+    ReadOnly(String),
     #[error("{0}")]
     Timeout(String),
     #[error("{context}: {code}: {message}")]

@@ -295,6 +295,12 @@ async fn resolve_env(
     let session = super::commands::connect(global).await?;
     let inventory = session.backend.inventory().await?;
     let env = inventory.resolve(name)?.clone();
+    // Load is a change too: never against a read-only account's environment.
+    if let Some(why) = &env.read_only {
+        return Err(CliError::Backend(crate::backend::BackendError::ReadOnly(
+            format!("burst {}: read-only: {why}", env.key.name),
+        )));
+    }
     Ok((session, env))
 }
 

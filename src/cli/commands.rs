@@ -239,6 +239,8 @@ pub async fn run(global: &GlobalArgs, command: Command) -> Result<(), CliError> 
         Command::Config
         | Command::Emulator(_)
         | Command::Burst(_)
+        | Command::Login(_)
+        | Command::Profiles
         | Command::Completions { .. } => {}
     }
     Ok(())

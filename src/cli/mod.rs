@@ -1,6 +1,7 @@
 //! The `scale0` command line. Scripts and CI depend on it: keep subcommands, flags, JSON
 //! output (with its schema version) and exit codes stable (README documents them).
 
+mod accounts;
 mod burst;
 mod commands;
 mod emulator;
@@ -23,6 +24,8 @@ pub mod exit {
     pub const TIMEOUT: u8 = 4;
     /// Missing, expired or insufficient credentials.
     pub const CREDENTIALS: u8 = 5;
+    /// The account is read-only (scale0's config, or a production name): nothing was done.
+    pub const READ_ONLY: u8 = 6;
 }
 
 /// The JSON output's schema version; bump it on incompatible changes.
@@ -33,7 +36,7 @@ pub const JSON_SCHEMA: u32 = 1;
     name = "scale0",
     version = crate::VERSION,
     about = "Manage scale-to-zero developer environments on AWS (App Runner + Aurora + ECR)",
-    after_help = "Exit codes: 0 ok, 1 failure, 2 usage error, 3 refused (invalid state), 4 timeout, 5 credentials."
+    after_help = "Exit codes: 0 ok, 1 failure, 2 usage error, 3 refused (invalid state), 4 timeout, 5 credentials, 6 read-only account."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -143,6 +146,11 @@ pub enum Command {
     },
     /// Send an HTTP load burst to a URL or an environment's service (like hey or oha).
     Burst(Box<burst::BurstArgs>),
+    /// Log in to IAM Identity Center (SSO) for --profile, in the browser; the token is
+    /// shared with the AWS CLI.
+    Login(accounts::LoginArgs),
+    /// List the AWS profiles: account, region, credentials, SSO session and login state.
+    Profiles,
     /// Print the config file's path and a commented example.
     Config,
     /// Run the embedded local AWS region in the foreground on 127.0.0.1.
@@ -214,6 +222,8 @@ pub fn main() -> ExitCode {
                 .await
                 .map_err(CliError::Other),
             Command::Burst(args) => burst::run(&cli.global, *args).await,
+            Command::Login(args) => accounts::login(&cli.global, args).await,
+            Command::Profiles => accounts::profiles(&cli.global).await,
             command => commands::run(&cli.global, command).await,
         }
     });
@@ -228,7 +238,9 @@ pub fn main() -> ExitCode {
                 });
                 println!("{body}");
             }
-            eprintln!("scale0: {e:#}");
+            // Not eprintln!: a closed stderr must not turn an error into a panic.
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "scale0: {e:#}");
             ExitCode::from(code)
         }
     }
@@ -256,6 +268,7 @@ impl CliError {
                 | BackendError::InvalidInput(_)
                 | BackendError::NoRegion(_) => exit::USAGE,
                 BackendError::Refused(_) => exit::REFUSED,
+                BackendError::ReadOnly(_) => exit::READ_ONLY,
                 BackendError::Timeout(_) => exit::TIMEOUT,
                 BackendError::Aws { .. } | BackendError::Other(_) => exit::FAILURE,
             },
@@ -270,6 +283,7 @@ impl CliError {
             exit::REFUSED => "refused",
             exit::TIMEOUT => "timeout",
             exit::CREDENTIALS => "credentials",
+            exit::READ_ONLY => "read_only",
             _ => "failure",
         }
     }

@@ -10,6 +10,7 @@ pub mod protocol;
 pub mod runtime_record;
 pub mod seed;
 pub mod shapes;
+pub mod sso;
 pub mod workload;
 pub mod world;
 pub mod world_file;
@@ -83,6 +84,8 @@ pub struct Shared {
     /// API calls served, by "service:Operation" (GET /_scale0/stats).
     calls: Mutex<std::collections::BTreeMap<String, u64>>,
     shutdown: watch::Sender<bool>,
+    /// IAM Identity Center's clients, device codes and tokens.
+    sso: Mutex<sso::Directory>,
 }
 
 impl Shared {
@@ -154,6 +157,7 @@ impl Emulator {
             faults: Mutex::new(Faults::default()),
             calls: Mutex::new(Default::default()),
             shutdown,
+            sso: Mutex::default(),
         });
         let listener = TcpListener::bind(("127.0.0.1", options.port))
             .await
@@ -172,6 +176,7 @@ impl Emulator {
             start_workload(&shared, i).await?;
         }
         let router = admin::routes()
+            .merge(sso::routes())
             .fallback(aws_request)
             .layer(axum::middleware::from_fn_with_state(
                 shared.clone(),

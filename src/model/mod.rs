@@ -44,6 +44,8 @@ pub struct Environment {
     pub service: Option<ServiceState>,
     pub database: Option<DatabaseState>,
     pub image: Option<ImageState>,
+    /// Why mutating actions are refused here (a read-only account), if they are.
+    pub read_only: Option<String>,
 }
 
 impl Environment {

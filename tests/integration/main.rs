@@ -1,6 +1,7 @@
 //! Integration tests: the real AWS SDK, the AWS CLI and real HTTP clients against the
 //! embedded emulator on 127.0.0.1. One binary for all of them (see Cargo.toml).
 
+mod accounts;
 mod backend;
 mod burst;
 mod cli;

@@ -88,6 +88,7 @@ fn env(name: &str, owner: &str, status: ServiceStatus, power: Power) -> Environm
             pushed_at: Some(NOW - 7200.0),
             newer_waiting: name == "dave",
         }),
+        read_only: None,
     }
 }
 

@@ -15,6 +15,16 @@ pub fn show(ui: &mut Ui, view: &HeaderView) {
         if let Some(account) = env.account() {
             ui.label(RichText::new(format!("account {account}")).color(theme::MUTED));
         }
+        if let Some(why) = &env.read_only {
+            // Visible before any button is tried: nothing here can be changed from scale0.
+            ui.label(
+                RichText::new(" READ-ONLY ")
+                    .strong()
+                    .color(egui::Color32::BLACK)
+                    .background_color(theme::WARN),
+            )
+            .on_hover_text(why);
+        }
         if let Some(age) = view.state_age {
             ui.label(
                 RichText::new(format!("state read {} ago", human_duration(age)))
