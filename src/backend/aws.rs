@@ -38,6 +38,9 @@ pub struct RegionClients {
     pub rdsdata: aws_sdk_rdsdata::Client,
 }
 
+/// A region's environments as one refresh found them, and when (server clock).
+pub(super) type Refreshed = (f64, Vec<crate::model::Environment>);
+
 #[derive(Clone)]
 pub struct AwsBackend {
     pub(super) regions: Vec<RegionClients>,
@@ -52,7 +55,8 @@ pub struct AwsBackend {
     pub(super) http: Option<reqwest::Client>,
     /// Each region's environments as the last refresh found them: the next refresh reads
     /// their details and metrics in the same wave as the listings.
-    pub(super) previous: Arc<Mutex<HashMap<String, Vec<crate::model::Environment>>>>,
+    /// (With when that refresh ran: the age of a value kept as stale.)
+    pub(super) previous: Arc<Mutex<HashMap<String, Refreshed>>>,
     /// Each region's last complete service listing, refreshed in the background.
     pub(super) listings: Arc<Mutex<HashMap<String, crate::backend::inventory::Listing>>>,
     /// Databases' two-week capacity history by cluster ARN, with when it was read.
@@ -227,7 +231,11 @@ impl AwsBackend {
                     convert::credentials_problem(&chain, self.profile.as_deref()).unwrap_or(
                         BackendError::Credentials {
                             kind: CredentialsKind::Unusable,
-                            message: format!("could not load AWS credentials: {chain}"),
+                            // Plain words: the chain's Debug part is for matching only.
+                            message: format!(
+                                "could not load AWS credentials: {}",
+                                convert::plain_chain(&e)
+                            ),
                             hint: "Check your AWS profile (aws configure list), then try again."
                                 .into(),
                         },

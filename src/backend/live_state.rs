@@ -277,6 +277,7 @@ mod tests {
             service: None,
             database: Some(paused_v2_unknown()),
             image: None,
+            unread: Vec::new(),
         };
         let events = [RdsEvent {
             source: "scale0dev".into(),

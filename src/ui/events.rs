@@ -6,7 +6,7 @@ use super::App;
 use super::panels::notifications::Notification;
 use super::view::Problem;
 use super::worker::{Command, Event};
-use crate::backend::BackendError;
+use crate::backend::{BackendError, Outcome, Verdict};
 use crate::model::{Power, ServiceStatus, human_duration};
 use std::collections::BTreeMap;
 
@@ -170,20 +170,42 @@ impl App {
                                 .iter()
                                 .map(|s| format!("{} ({})", s.what, human_duration(s.seconds)))
                                 .collect();
+                            // Done only if every part did; otherwise each part says how it ended.
+                            let verdict = report.verdict();
+                            let word = match verdict {
+                                Verdict::Done => "done",
+                                Verdict::Partial => "PARTLY failed",
+                                Verdict::TimedOut => "TIMED OUT",
+                                Verdict::Failed(_) => "FAILED",
+                            };
                             let mut text = format!(
-                                "{}: {} done in {}: {}",
+                                "{}: {} {word} in {}: {}",
                                 env.name,
                                 action.label(),
                                 human_duration(report.total_seconds()),
                                 steps.join("; ")
                             );
+                            let bad: Vec<String> = report
+                                .parts
+                                .iter()
+                                .filter(|p| {
+                                    !matches!(
+                                        p.outcome,
+                                        Outcome::Done | Outcome::AlreadyDone | Outcome::Pending
+                                    )
+                                })
+                                .map(|p| format!("{}: {}", p.part, p.detail))
+                                .collect();
+                            if !bad.is_empty() {
+                                text.push_str(&format!("; not done: {}", bad.join("; ")));
+                            }
                             if !report.left.is_empty() {
                                 text.push_str(&format!(
                                     "; still to happen: {}",
                                     report.left.join("; ")
                                 ));
                             }
-                            self.notify(text, true);
+                            self.notify(text, verdict == Verdict::Done);
                         }
                         Err(e) => self.notify(
                             format!("{}: {} failed: {e}", env.name, action.label()),

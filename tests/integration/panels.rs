@@ -87,6 +87,7 @@ fn env(name: &str, owner: &str, status: ServiceStatus, power: Power) -> Environm
             pushed_at: Some(NOW - 7200.0),
             newer_waiting: name == "dave",
         }),
+        unread: Vec::new(),
     }
 }
 
