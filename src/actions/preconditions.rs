@@ -137,13 +137,17 @@ pub fn precondition(verb: Verb, cx: &Context) -> Result<(), Refusal> {
             if env.service.is_some() {
                 service_idle(env)?;
             }
-            let service_asleep = env
-                .service
-                .as_ref()
-                .is_none_or(|s| s.status == ServiceStatus::Paused);
-            let db_asleep = env.database.as_ref().is_none_or(|d| {
-                matches!(d.power, Power::Paused { .. } | Power::Stopped) || d.status == "stopped"
-            });
+            // An unread part is not asleep: it is unknown.
+            let service_asleep = env.unread(Part::Service).is_none()
+                && env
+                    .service
+                    .as_ref()
+                    .is_none_or(|s| s.status == ServiceStatus::Paused);
+            let db_asleep = env.unread(Part::Database).is_none()
+                && env.database.as_ref().is_none_or(|d| {
+                    matches!(d.power, Power::Paused { .. } | Power::Stopped)
+                        || d.status == "stopped"
+                });
             if service_asleep && db_asleep {
                 return Err(done("the environment is already asleep"));
             }

@@ -25,6 +25,8 @@ pub struct ConnectOptions {
     /// Throwaway credentials for the demo region (never real ones).
     pub demo_credentials: bool,
     pub operation_timeout: Option<Duration>,
+    /// Given credentials instead of AWS's default chain (tests' canary keys).
+    pub credentials: Option<Credentials>,
 }
 
 #[derive(Clone)]
@@ -87,7 +89,9 @@ impl AwsBackend {
         if let Some(url) = &options.endpoint_url {
             loader = loader.endpoint_url(url);
         }
-        if options.demo_credentials {
+        if let Some(c) = &options.credentials {
+            loader = loader.credentials_provider(c.clone());
+        } else if options.demo_credentials {
             loader = loader.credentials_provider(Credentials::new(
                 "scale0-demo",
                 "scale0-demo",
@@ -178,7 +182,8 @@ impl AwsBackend {
         if let Some(r) = self.regions.first() {
             let answer = r.rds.describe_db_clusters().max_records(20).send().await;
             if let Err(e) = answer {
-                tracing::debug!(error = %aws_smithy_types::error::display::DisplayErrorContext(&e), "clock sync call failed");
+                // Plain and without a credential process's output (it may hold secrets).
+                tracing::debug!(error = %convert::plain_chain(&e), "clock sync call failed");
             }
         }
     }
@@ -234,7 +239,7 @@ impl AwsBackend {
                             // Plain words: the chain's Debug part is for matching only.
                             message: format!(
                                 "could not load AWS credentials: {}",
-                                convert::plain_chain(&e)
+                                convert::without_process_output(&convert::plain_chain(&e))
                             ),
                             hint: "Check your AWS profile (aws configure list), then try again."
                                 .into(),

@@ -37,6 +37,10 @@ where
             "{context}: the answer could not be read: {}",
             innermost(&err)
         )),
+        // An answer that could not be parsed surfaces as a "service error" without a code.
+        SdkError::ServiceError(se) if se.err().code().is_none() => BackendError::Malformed(
+            format!("{context}: the answer could not be read (not an AWS answer)"),
+        ),
         SdkError::ServiceError(se) => {
             let code = se.err().code().unwrap_or("Unknown").to_string();
             let message = se.err().message().unwrap_or("").to_string();
@@ -52,7 +56,7 @@ where
                     } else {
                         CredentialsKind::Rejected
                     },
-                    message: format!("AWS rejected the credentials ({code}): {message}"),
+                    message: format!("{context}: AWS rejected the credentials ({code}): {message}"),
                     hint: login_hint(profile),
                 },
                 "AccessDenied" | "AccessDeniedException" => {
@@ -79,7 +83,7 @@ pub fn innermost(err: &dyn std::error::Error) -> String {
     while let Some(next) = last.source() {
         last = next;
     }
-    plain(&last.to_string())
+    without_process_output(&plain(&last.to_string()))
 }
 
 /// Each cause's Display joined by ": ", never Debug output.
@@ -93,7 +97,24 @@ pub fn plain_chain(err: &dyn std::error::Error) -> String {
         }
         next = e.source();
     }
-    parts.join(": ")
+    without_process_output(&parts.join(": "))
+}
+
+/// A credential_process's own output may hold secrets: the SDK quotes it in its errors
+/// ("... Stderr: <output>"), so everything from there on is left out.
+pub fn without_process_output(message: &str) -> String {
+    let lower = message.to_ascii_lowercase();
+    match ["stderr:", "stdout:", "output:", "response:"]
+        .iter()
+        .filter_map(|m| lower.find(m))
+        .min()
+    {
+        Some(i) => format!(
+            "{}(the process's output is not shown: it may hold secrets)",
+            &message[..i]
+        ),
+        None => message.to_string(),
+    }
 }
 
 /// Cuts a message where a Debug dump starts ("... (DispatchFailure(DispatchFailure {").

@@ -294,11 +294,19 @@ async fn resolve_env(
 ) -> Result<(crate::backend::session::Session, Environment), CliError> {
     let session = super::commands::connect(global).await?;
     let inventory = session.backend.inventory().await?;
-    let env = inventory.resolve(name)?.clone();
+    super::commands::check_inventory(global, &inventory)?;
+    let env = super::commands::resolve(&inventory, name)?.clone();
     Ok((session, env))
 }
 
 fn env_url(env: &Environment) -> Result<String, CliError> {
+    // An unread service is not "no service": say why its URL is unknown.
+    if let Some(u) = env.unread(crate::model::Part::Service) {
+        return Err(CliError::Backend(crate::backend::BackendError::Unknown {
+            kind: u.kind,
+            message: format!("the service URL is unknown: {}", u.error),
+        }));
+    }
     let service = env.service.as_ref().ok_or_else(|| {
         usage(format!(
             "environment {} has no App Runner service to burst",

@@ -94,12 +94,7 @@ pub async fn run(global: &GlobalArgs, command: Command) -> Result<(), CliError> 
     let connection = connect(global).await?;
     let backend = &connection.backend;
     let inventory = backend.inventory().await?;
-    for problem in &inventory.problems {
-        eprintln!("scale0: warning: can't read {problem}");
-    }
-    if inventory.environments.is_empty() && !inventory.failures.is_empty() {
-        return Err(nothing_reachable(global, &inventory));
-    }
+    check_inventory(global, &inventory)?;
     let now = backend.clock().now();
     let json = global.json;
     match command {
@@ -152,11 +147,18 @@ pub async fn run(global: &GlobalArgs, command: Command) -> Result<(), CliError> 
             } else {
                 print!("{}", output::events(&events));
             }
-            // Without the service, its half of the timeline is missing.
-            if let Some(u) = e.unread(crate::model::Part::Service) {
+            // Without the service or the database, half of the timeline is missing.
+            if let Some(u) = e
+                .unread(crate::model::Part::Service)
+                .or(e.unread(crate::model::Part::Database))
+            {
                 return Err(CliError::Outcome {
                     code: super::exit::PARTIAL,
-                    message: format!("partial: the service's events are missing: {}", u.error),
+                    message: format!(
+                        "partial: the {}'s events are missing: {}",
+                        u.part.label(),
+                        u.error
+                    ),
                 });
             }
         }
@@ -352,8 +354,37 @@ fn verdict(report: &ActionReport) -> Result<(), CliError> {
     Err(CliError::Outcome { code, message })
 }
 
+/// Warns of each failed read; fails at once when credentials failed anywhere (they are
+/// the same for every service) or when nothing at all could be read.
+pub(super) fn check_inventory(global: &GlobalArgs, inventory: &Inventory) -> Result<(), CliError> {
+    use crate::model::FailureKind as K;
+    for problem in &inventory.problems {
+        eprintln!("scale0: warning: can't read {problem}");
+    }
+    if let Some(f) = inventory
+        .failures
+        .iter()
+        .find(|f| matches!(f.kind, K::ExpiredCredentials | K::Credentials))
+    {
+        return Err(CliError::Outcome {
+            code: super::exit::CREDENTIALS,
+            message: format!(
+                "{}: {}: run `aws sso login` or `aws configure` (or set AWS_PROFILE), then try again",
+                f.service, f.message
+            ),
+        });
+    }
+    if inventory.environments.is_empty() && !inventory.failures.is_empty() {
+        return Err(nothing_reachable(global, inventory));
+    }
+    Ok(())
+}
+
 /// Finds an environment; one that is not found while reads failed may exist unseen.
-fn resolve<'a>(inventory: &'a Inventory, wanted: &str) -> Result<&'a Environment, CliError> {
+pub(super) fn resolve<'a>(
+    inventory: &'a Inventory,
+    wanted: &str,
+) -> Result<&'a Environment, CliError> {
     match inventory.resolve(wanted) {
         Ok(e) => Ok(e),
         Err(e @ crate::backend::BackendError::NotFound(_)) if !inventory.failures.is_empty() => {

@@ -301,8 +301,21 @@ impl CliError {
 /// errors, so the SDK's notes do not bury the one message that matters). Nothing logged carries
 /// credentials: request bodies and headers are never logged.
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error,scale0=warn"));
+    // At any RUST_LOG: the SDK's credential loaders quote a failing credential_process's
+    // output (which may hold the secret) and its command line; our own message says
+    // what failed.
+    for quiet in [
+        "aws_config::profile=off",
+        "aws_config::meta::credentials=off",
+        "aws_config::credential_process=off",
+        "aws_config::sso=off",
+    ] {
+        if let Ok(d) = quiet.parse() {
+            filter = filter.add_directive(d);
+        }
+    }
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -20,7 +20,7 @@ pub enum FaultKind {
     Stall,
     AccessDenied,
     ExpiredToken,
-    /// A 200 whose body is cut in half: the client can't parse it.
+    /// A 200 whose body no parser accepts.
     Malformed,
 }
 

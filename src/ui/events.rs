@@ -46,8 +46,10 @@ impl ProblemTracker {
     /// A part failing outside a refresh (the whole refresh, metrics, images, events).
     pub fn fail(&mut self, part: &str, error: &BackendError, now: f64) {
         let since = self.failing.get(part).map(|(_, t)| *t).unwrap_or(now);
-        self.failing
-            .insert(part.to_string(), (format!("{part}: {error}"), since));
+        self.failing.insert(
+            part.to_string(),
+            (format!("{part}: {}: {error}", error.kind().label()), since),
+        );
     }
 
     pub fn clear(&mut self, part: &str, now: f64) {
@@ -99,7 +101,21 @@ impl App {
                     self.refresh_in_flight = false;
                     self.inventory_at = Some(now);
                     self.problems.clear("refresh", now);
-                    self.problems.update(&inv.problems, now);
+                    // "region: service: kind: message": the banner names the kind.
+                    let lines: Vec<String> = inv
+                        .failures
+                        .iter()
+                        .map(|f| {
+                            format!(
+                                "{}: {}: {}: {}",
+                                f.region,
+                                f.service,
+                                f.kind.label(),
+                                f.message
+                            )
+                        })
+                        .collect();
+                    self.problems.update(&lines, now);
                     if self.settings.selected.is_none() {
                         // First start: show a live environment rather than an empty view.
                         let live = inv.environments.iter().find(|e| {
