@@ -4,7 +4,7 @@
 
 use super::Verb;
 use crate::backend::discovery::PREVIOUS_IMAGE_TAG;
-use crate::model::{DbMode, Environment, Power, ServiceStatus};
+use crate::model::{DbMode, Environment, FailureKind, Part, Power, ServiceStatus};
 
 /// What a precondition looks at.
 #[derive(Clone, Copy, Debug)]
@@ -27,12 +27,16 @@ pub enum Refusal {
     NotNow(String),
     /// It would change a read-only account: the CLI exits 6, the button says why.
     ReadOnly(String),
+    /// The state it depends on could not be read: the button says "state unknown" rather
+    /// than act on a guess; the CLI exits with the failing read's code.
+    Unknown(FailureKind, String),
 }
 
 impl std::fmt::Display for Refusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Refusal::AlreadyDone(s) | Refusal::NotNow(s) | Refusal::ReadOnly(s) => f.write_str(s),
+            Refusal::Unknown(_, s) => write!(f, "state unknown: {s}"),
         }
     }
 }
@@ -69,6 +73,7 @@ pub fn precondition(verb: Verb, cx: &Context) -> Result<(), Refusal> {
     if cx.busy && verb != Verb::CopyUrl && verb != Verb::OpenUrl && verb != Verb::OpenConsole {
         return Err("an action on this environment is already running".into());
     }
+    unknown_state(verb, env)?;
     match verb {
         Verb::PauseService => {
             service_idle(env)?;
@@ -139,13 +144,17 @@ pub fn precondition(verb: Verb, cx: &Context) -> Result<(), Refusal> {
             if env.service.is_some() {
                 service_idle(env)?;
             }
-            let service_asleep = env
-                .service
-                .as_ref()
-                .is_none_or(|s| s.status == ServiceStatus::Paused);
-            let db_asleep = env.database.as_ref().is_none_or(|d| {
-                matches!(d.power, Power::Paused { .. } | Power::Stopped) || d.status == "stopped"
-            });
+            // An unread part is not asleep: it is unknown.
+            let service_asleep = env.unread(Part::Service).is_none()
+                && env
+                    .service
+                    .as_ref()
+                    .is_none_or(|s| s.status == ServiceStatus::Paused);
+            let db_asleep = env.unread(Part::Database).is_none()
+                && env.database.as_ref().is_none_or(|d| {
+                    matches!(d.power, Power::Paused { .. } | Power::Stopped)
+                        || d.status == "stopped"
+                });
             if service_asleep && db_asleep {
                 return Err(done("the environment is already asleep"));
             }
@@ -232,6 +241,35 @@ pub fn action_precondition(action: &super::Action, cx: &Context) -> Result<(), R
         }
         _ => precondition(action.verb(), cx),
     }
+}
+
+/// Refuses to decide on a guess: the parts `verb` looks at must have been read. Wake and
+/// sleep report unknown parts one by one instead, unless nothing at all is known.
+fn unknown_state(verb: Verb, env: &Environment) -> Result<(), Refusal> {
+    let needs: &[Part] = match verb {
+        Verb::PauseService | Verb::ResumeService | Verb::Rollback => &[Part::Service],
+        Verb::DeployImage => &[Part::Service, Part::Image],
+        Verb::WakeDb | Verb::StopDb | Verb::StartDb => &[Part::Database],
+        Verb::Burst | Verb::OpenUrl | Verb::CopyUrl | Verb::OpenConsole => &[Part::Service],
+        // Nothing known to act on: the first unread part says why.
+        Verb::WakeEnv | Verb::SleepEnv
+            if (env.service.is_none() || env.unread(Part::Service).is_some())
+                && (env.database.is_none() || env.unread(Part::Database).is_some()) =>
+        {
+            &[Part::Service, Part::Database]
+        }
+        _ => &[],
+    };
+    for part in needs {
+        if let Some(u) = env.unread(*part) {
+            // A stale value is shown, but not acted on.
+            return Err(Refusal::Unknown(
+                u.kind,
+                format!("the {} could not be read ({})", part.label(), u.error),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn no_service() -> Refusal {

@@ -29,6 +29,13 @@ pub async fn run(
                     seconds: 0.0,
                 }],
                 left: Vec::new(),
+                parts: Vec::new(),
+            });
+        }
+        Err(Refusal::Unknown(kind, why)) => {
+            return Err(BackendError::Unknown {
+                kind,
+                message: format!("{} {}: {why}", action.label(), env.key.name),
             });
         }
         Err(Refusal::ReadOnly(why)) => {

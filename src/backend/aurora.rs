@@ -284,6 +284,7 @@ impl AwsBackend {
                 seconds: self.waits.now() - t,
             }],
             left: Vec::new(),
+            parts: Vec::new(),
         })
     }
 }

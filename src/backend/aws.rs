@@ -25,6 +25,8 @@ pub struct ConnectOptions {
     /// Throwaway credentials for the demo region (never real ones).
     pub demo_credentials: bool,
     pub operation_timeout: Option<Duration>,
+    /// Given credentials instead of AWS's default chain (tests' canary keys).
+    pub credentials: Option<Credentials>,
 }
 
 #[derive(Clone)]
@@ -37,6 +39,9 @@ pub struct RegionClients {
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub rdsdata: aws_sdk_rdsdata::Client,
 }
+
+/// A region's environments as one refresh found them, and when (server clock).
+pub(super) type Refreshed = (f64, Vec<crate::model::Environment>);
 
 #[derive(Clone)]
 pub struct AwsBackend {
@@ -54,7 +59,8 @@ pub struct AwsBackend {
     pub(super) http: Option<reqwest::Client>,
     /// Each region's environments as the last refresh found them: the next refresh reads
     /// their details and metrics in the same wave as the listings.
-    pub(super) previous: Arc<Mutex<HashMap<String, Vec<crate::model::Environment>>>>,
+    /// (With when that refresh ran: the age of a value kept as stale.)
+    pub(super) previous: Arc<Mutex<HashMap<String, Refreshed>>>,
     /// Each region's last complete service listing, refreshed in the background.
     pub(super) listings: Arc<Mutex<HashMap<String, crate::backend::inventory::Listing>>>,
     /// Databases' two-week capacity history by cluster ARN, with when it was read.
@@ -88,7 +94,9 @@ impl AwsBackend {
         if let Some(url) = &options.endpoint_url {
             loader = loader.endpoint_url(url);
         }
-        if options.demo_credentials {
+        if let Some(c) = &options.credentials {
+            loader = loader.credentials_provider(c.clone());
+        } else if options.demo_credentials {
             loader = loader.credentials_provider(Credentials::new(
                 "scale0-demo",
                 "scale0-demo",
@@ -184,7 +192,8 @@ impl AwsBackend {
         if let Some(r) = self.regions.first() {
             let answer = r.rds.describe_db_clusters().max_records(20).send().await;
             if let Err(e) = answer {
-                tracing::debug!(error = %aws_smithy_types::error::display::DisplayErrorContext(&e), "clock sync call failed");
+                // Plain and without a credential process's output (it may hold secrets).
+                tracing::debug!(error = %convert::plain_chain(&e), "clock sync call failed");
             }
         }
     }
@@ -237,7 +246,11 @@ impl AwsBackend {
                     convert::credentials_problem(&chain, self.profile.as_deref()).unwrap_or(
                         BackendError::Credentials {
                             kind: CredentialsKind::Unusable,
-                            message: format!("could not load AWS credentials: {chain}"),
+                            // Plain words: the chain's Debug part is for matching only.
+                            message: format!(
+                                "could not load AWS credentials: {}",
+                                convert::without_process_output(&convert::plain_chain(&e))
+                            ),
                             hint: "Check your AWS profile (aws configure list), then try again."
                                 .into(),
                         },

@@ -17,6 +17,7 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug,
 {
+    // Matched on the full chain (its Debug part included), shown only as plain text.
     let chain = DisplayErrorContext(&err).to_string();
     if let Some(e) = credentials_problem(&chain, profile) {
         return e;
@@ -28,9 +29,18 @@ where
         SdkError::DispatchFailure(d) if d.is_timeout() => {
             BackendError::Timeout(format!("{context}: AWS did not answer in time"))
         }
-        SdkError::DispatchFailure(_) => BackendError::Other(format!(
-            "{context}: could not reach the AWS endpoint: {chain}"
+        SdkError::DispatchFailure(_) => BackendError::Unreachable(format!(
+            "{context}: could not reach the endpoint: {}",
+            innermost(&err)
         )),
+        SdkError::ResponseError(_) => BackendError::Malformed(format!(
+            "{context}: the answer could not be read: {}",
+            innermost(&err)
+        )),
+        // An answer that could not be parsed surfaces as a "service error" without a code.
+        SdkError::ServiceError(se) if se.err().code().is_none() => BackendError::Malformed(
+            format!("{context}: the answer could not be read (not an AWS answer)"),
+        ),
         SdkError::ServiceError(se) => {
             let code = se.err().code().unwrap_or("Unknown").to_string();
             let message = se.err().message().unwrap_or("").to_string();
@@ -46,7 +56,7 @@ where
                     } else {
                         CredentialsKind::Rejected
                     },
-                    message: format!("AWS rejected the credentials ({code}): {message}"),
+                    message: format!("{context}: AWS rejected the credentials ({code}): {message}"),
                     hint: login_hint(profile),
                 },
                 "AccessDenied" | "AccessDeniedException" => {
@@ -62,8 +72,60 @@ where
                 },
             }
         }
-        _ => BackendError::Other(format!("{context}: {chain}")),
+        _ => BackendError::Other(format!("{context}: {}", plain_chain(&err))),
     }
+}
+
+/// The deepest cause's own words ("Connection refused (os error 111)"): what a person
+/// needs, without the wrappers' Debug dumps.
+pub fn innermost(err: &dyn std::error::Error) -> String {
+    let mut last: &dyn std::error::Error = err;
+    while let Some(next) = last.source() {
+        last = next;
+    }
+    without_process_output(&plain(&last.to_string()))
+}
+
+/// Each cause's Display joined by ": ", never Debug output.
+pub fn plain_chain(err: &dyn std::error::Error) -> String {
+    let mut parts = vec![plain(&err.to_string())];
+    let mut next = err.source();
+    while let Some(e) = next {
+        let text = plain(&e.to_string());
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    without_process_output(&parts.join(": "))
+}
+
+/// A credential_process's own output may hold secrets: the SDK quotes it in its errors
+/// ("... Stderr: <output>"), so everything from there on is left out.
+pub fn without_process_output(message: &str) -> String {
+    let lower = message.to_ascii_lowercase();
+    match ["stderr:", "stdout:", "output:", "response:"]
+        .iter()
+        .filter_map(|m| lower.find(m))
+        .min()
+    {
+        Some(i) => format!(
+            "{}(the process's output is not shown: it may hold secrets)",
+            &message[..i]
+        ),
+        None => message.to_string(),
+    }
+}
+
+/// Cuts a message where a Debug dump starts ("... (DispatchFailure(DispatchFailure {").
+fn plain(text: &str) -> String {
+    let cut = text
+        .find(" (")
+        .filter(|&i| {
+            text[i + 2..].starts_with(|c: char| c.is_ascii_uppercase()) && text[i..].contains(" {")
+        })
+        .unwrap_or(text.len());
+    text[..cut].trim().to_string()
 }
 
 fn login_hint(profile: Option<&str>) -> String {

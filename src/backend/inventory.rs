@@ -6,9 +6,10 @@ use super::aws::{AwsBackend, FAN_OUT, RegionClients};
 use super::compute::{ComputeKind, Listed};
 use super::convert;
 use super::discovery::{self, Pairing, Resource};
+use super::knowledge::{self, Misses};
 use super::live_state::{apply_capacity_history, apply_live_state, image_state};
 use super::metrics;
-use super::{BackendError, ImageRef, Inventory};
+use super::{BackendError, ImageRef, Inventory, ReadFailure};
 use crate::model::{
     EnvMetrics, Environment, Event, Image, MetricSeries, Power, ServiceState, Time,
 };
@@ -17,14 +18,17 @@ use std::collections::HashMap;
 use std::sync::PoisonError;
 
 /// Every kind's services with the kind that runs each, and the kinds that failed to list.
-pub(super) type ListedServices = (Vec<(std::sync::Arc<dyn ComputeKind>, Listed)>, Vec<String>);
+pub(super) type ListedServices = (
+    Vec<(std::sync::Arc<dyn ComputeKind>, Listed)>,
+    Vec<ReadFailure>,
+);
 
 /// A region's service listing: the last complete one, the newest attempt's error, and
 /// whether one is running now.
 #[derive(Default)]
 pub struct Listing {
     services: Option<ListedServices>,
-    error: Option<String>,
+    error: Option<ReadFailure>,
     running: bool,
 }
 
@@ -52,9 +56,13 @@ impl AwsBackend {
                 Ok(part) => {
                     inventory.environments.extend(part.environments);
                     inventory.problems.extend(part.problems);
+                    inventory.failures.extend(part.failures);
                 }
                 Err(e @ BackendError::Credentials { .. }) => credential_error = Some(e),
-                Err(e) => inventory.problems.push(e.to_string()),
+                Err(e) => {
+                    inventory.problems.push(e.to_string());
+                    inventory.failures.push(Misses::failure("", "AWS", &e));
+                }
             }
         }
         if let Some(e) = credential_error {
@@ -78,8 +86,9 @@ impl AwsBackend {
         r: &RegionClients,
         first: bool,
     ) -> Result<Inventory, BackendError> {
-        let mut problems = Vec::new();
-        let previous = self.previous_environments(&r.region);
+        let mut misses = Misses::default();
+        let mut failures: Vec<ReadFailure> = Vec::new();
+        let (previous_at, previous) = self.previous_environments(&r.region);
         let now = self.clock.now();
         let window = (now - 1800.0, now);
         // The services to describe in the first wave: the last complete listing's (kept
@@ -101,6 +110,7 @@ impl AwsBackend {
             .collect();
         known_repos.sort();
         known_repos.dedup();
+        // Stale values are not refreshed from themselves: only what was read.
         let previous_refs: Vec<&Environment> = previous.iter().collect();
         let (services, clusters, events, prefetched, prefetched_images, prefetched_metrics) = tokio::join!(
             self.listing(r, cached_listing.clone()),
@@ -112,7 +122,8 @@ impl AwsBackend {
         );
         let services = match services {
             Ok((s, failed)) => {
-                problems.extend(failed);
+                misses.services = failed.first().cloned();
+                failures.extend(failed);
                 s
             }
             Err(e) => return Err(e),
@@ -121,7 +132,9 @@ impl AwsBackend {
             Ok(c) => c,
             Err(e @ BackendError::Credentials { .. }) => return Err(e),
             Err(e) => {
-                problems.push(format!("{}: RDS: {e}", r.region));
+                let f = Misses::failure(&r.region, "RDS", &e);
+                misses.databases = Some(f.clone());
+                failures.push(f);
                 (Vec::new(), HashMap::new())
             }
         };
@@ -153,45 +166,58 @@ impl AwsBackend {
             first,
         );
         let events = events.unwrap_or_else(|e| {
-            problems.push(format!("{}: RDS events: {e}", r.region));
+            let f = Misses::failure(&r.region, "RDS events", &e);
+            misses.metrics = Some(f.clone());
+            failures.push(f);
             Vec::new()
         });
 
         // Details: what was prefetched, and the new services' now (concurrently).
         let mut prefetched = prefetched;
-        let detailed: Vec<Result<(Pairing, Option<ServiceState>), BackendError>> =
-            stream::iter(pairings)
-                .map(|p| {
-                    // Owned, so the future borrows nothing from the closure's argument.
-                    let listed = p
-                        .service
-                        .as_ref()
-                        .and_then(|name| services.iter().find(|(_, l)| &l.name == name).cloned());
-                    let ready = listed.as_ref().and_then(|(_, l)| prefetched.remove(&l.arn));
-                    async move {
-                        let Some((kind, listed)) = listed else {
-                            return Ok((p, None));
-                        };
-                        let state = match ready {
-                            Some(Ok(state)) => state,
-                            // Described again when the prefetch failed or it is new.
-                            _ => kind.describe(&listed.arn).await?,
-                        };
-                        Ok((p, Some(state)))
-                    }
-                })
-                .buffered(FAN_OUT)
-                .collect()
-                .await;
+        type Detail =
+            Result<(Pairing, Option<ServiceState>), (Pairing, &'static str, BackendError)>;
+        let detailed: Vec<Detail> = stream::iter(pairings)
+            .map(|p| {
+                // Owned, so the future borrows nothing from the closure's argument.
+                let listed = p
+                    .service
+                    .as_ref()
+                    .and_then(|name| services.iter().find(|(_, l)| &l.name == name).cloned());
+                let ready = listed.as_ref().and_then(|(_, l)| prefetched.remove(&l.arn));
+                async move {
+                    let Some((kind, listed)) = listed else {
+                        return Ok((p, None));
+                    };
+                    let state = match ready {
+                        Some(Ok(state)) => state,
+                        // Described again when the prefetch failed or it is new.
+                        _ => match kind.describe(&listed.arn).await {
+                            Ok(state) => state,
+                            Err(e) => return Err((p, kind.label(), e)),
+                        },
+                    };
+                    Ok((p, Some(state)))
+                }
+            })
+            .buffered(FAN_OUT)
+            .collect()
+            .await;
 
         let mut found = Vec::new();
         for d in detailed {
             match d {
                 Ok(x) => found.push(x),
-                Err(e @ BackendError::Credentials { .. }) => return Err(e),
+                Err((_, _, e @ BackendError::Credentials { .. })) => return Err(e),
                 // Deleted since the listing: the next listing drops it.
-                Err(BackendError::Aws { code, .. }) if code == "ResourceNotFoundException" => {}
-                Err(e) => problems.push(format!("{}: {e}", r.region)),
+                Err((_, _, BackendError::Aws { code, .. }))
+                    if code == "ResourceNotFoundException" => {}
+                // Still an environment: its service is unknown, not absent.
+                Err((p, kind, e)) => {
+                    let f = Misses::failure(&r.region, kind, &e);
+                    misses.described.insert(p.key.name.clone(), f.clone());
+                    failures.push(f);
+                    found.push((p, None));
+                }
             }
         }
         // Images: the prefetched repositories, and the new ones now (concurrently).
@@ -226,8 +252,11 @@ impl AwsBackend {
                 let repository = uri.rsplit('/').next().unwrap_or(&uri).to_string();
                 let images = match repo_images.get(&repository) {
                     Some(Ok(images)) => images.as_slice(),
-                    Some(Err(e)) => {
-                        problems.push(format!("{}: ECR {repository}: {e}", r.region));
+                    Some(Err(f)) => {
+                        if !misses.images.contains_key(&repository) {
+                            misses.images.insert(repository.clone(), f.clone());
+                            failures.push(f.clone());
+                        }
                         &[]
                     }
                     None => &[],
@@ -247,6 +276,7 @@ impl AwsBackend {
                 database,
                 image,
                 read_only: None,
+                unread: Vec::new(),
             });
         }
 
@@ -286,7 +316,9 @@ impl AwsBackend {
             }
         }
         if let Some(e) = &metrics_error {
-            problems.push(format!("{}: CloudWatch: {e}", r.region));
+            let f = Misses::failure(&r.region, "CloudWatch", e);
+            misses.metrics = Some(f.clone());
+            failures.push(f);
         }
         for (env, m) in environments.iter_mut().zip(&series) {
             apply_live_state(
@@ -299,37 +331,46 @@ impl AwsBackend {
         if metrics_error.is_none()
             && let Err(e) = self.apply_older_capacity(r, &mut environments, now).await
         {
-            problems.push(format!("{}: CloudWatch (older capacity): {e}", r.region));
+            let f = Misses::failure(&r.region, "CloudWatch", &e);
+            misses.metrics = Some(f.clone());
+            failures.push(f);
         }
-        problems.extend(
-            self.apply_cluster_parameters(r, &mut environments, now)
-                .await,
-        );
+        for e in self
+            .apply_cluster_parameters(r, &mut environments, now)
+            .await
+        {
+            failures.push(Misses::failure(&r.region, "RDS parameter groups", &e));
+        }
         for env in &mut environments {
             env.read_only = self.guard.read_only_reason(env.account(), None);
         }
-        self.remember_environments(&r.region, &environments);
+        knowledge::reconcile(&mut environments, &previous, previous_at, &misses);
+        self.remember_environments(&r.region, &environments, now);
         Ok(Inventory {
             environments,
-            problems,
+            problems: failures.iter().map(ReadFailure::line).collect(),
+            failures,
         })
     }
 
-    /// What the last refresh of `region` found (empty before the first).
-    fn previous_environments(&self, region: &str) -> Vec<Environment> {
-        self.previous
+    /// What the last refresh of `region` found and when (nothing before the first).
+    fn previous_environments(&self, region: &str) -> (Option<Time>, Vec<Environment>) {
+        match self
+            .previous
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .get(region)
-            .cloned()
-            .unwrap_or_default()
+        {
+            Some((at, envs)) => (Some(*at), envs.clone()),
+            None => (None, Vec::new()),
+        }
     }
 
-    fn remember_environments(&self, region: &str, environments: &[Environment]) {
+    fn remember_environments(&self, region: &str, environments: &[Environment], at: Time) {
         self.previous
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(region.to_string(), environments.to_vec());
+            .insert(region.to_string(), (at, environments.to_vec()));
     }
 
     /// The services to pair: on a first refresh the listing itself; afterwards the last
@@ -340,7 +381,7 @@ impl AwsBackend {
     async fn listing(
         &self,
         r: &RegionClients,
-        cached: Option<(ListedServices, Option<String>)>,
+        cached: Option<(ListedServices, Option<ReadFailure>)>,
     ) -> Result<ListedServices, BackendError> {
         match cached {
             Some((services, failed)) => {
@@ -358,13 +399,13 @@ impl AwsBackend {
     }
 
     /// The last complete listing of `region` and the error of the newest attempt, if any.
-    fn cached_listing(&self, region: &str) -> Option<(ListedServices, Option<String>)> {
+    fn cached_listing(&self, region: &str) -> Option<(ListedServices, Option<ReadFailure>)> {
         let listings = self.listings.lock().unwrap_or_else(PoisonError::into_inner);
         let entry = listings.get(region)?;
         Some((entry.services.clone()?, entry.error.clone()))
     }
 
-    fn store_listing(&self, region: &str, result: Result<ListedServices, String>) {
+    fn store_listing(&self, region: &str, result: Result<ListedServices, ReadFailure>) {
         let mut listings = self.listings.lock().unwrap_or_else(PoisonError::into_inner);
         let entry = listings.entry(region.to_string()).or_default();
         entry.running = false;
@@ -394,7 +435,7 @@ impl AwsBackend {
                 Ok(r) => backend.list_services(r).await,
                 Err(e) => Err(e),
             };
-            let result = result.map_err(|e| format!("{region}: listing services: {e}"));
+            let result = result.map_err(|e| Misses::failure(&region, "listing services", &e));
             backend.store_listing(&region, result);
         });
     }
@@ -414,7 +455,7 @@ impl AwsBackend {
             match listed {
                 Ok(listed) => out.extend(listed.into_iter().map(|l| (kind.clone(), l))),
                 Err(e @ BackendError::Credentials { .. }) => return Err(e),
-                Err(e) => failed.push(format!("{}: {}: {e}", r.region, kind.label())),
+                Err(e) => failed.push(Misses::failure(&r.region, kind.label(), &e)),
             }
         }
         Ok((out, failed))
@@ -448,10 +489,13 @@ impl AwsBackend {
         &self,
         r: &RegionClients,
         repositories: &[String],
-    ) -> HashMap<String, Result<Vec<Image>, String>> {
+    ) -> HashMap<String, Result<Vec<Image>, ReadFailure>> {
         stream::iter(repositories.to_vec())
             .map(|repo| async move {
-                let images = self.images_in(r, &repo).await.map_err(|e| e.to_string());
+                let images = self
+                    .images_in(r, &repo)
+                    .await
+                    .map_err(|e| Misses::failure(&r.region, &format!("ECR {repo}"), &e));
                 (repo, images)
             })
             .buffer_unordered(FAN_OUT)

@@ -279,6 +279,7 @@ mod tests {
             database: Some(paused_v2_unknown()),
             image: None,
             read_only: None,
+            unread: Vec::new(),
         };
         let events = [RdsEvent {
             source: "scale0dev".into(),

@@ -12,6 +12,7 @@ mod ecr;
 mod environment;
 pub mod guard;
 pub(crate) mod inventory;
+mod knowledge;
 pub mod live_state;
 pub mod metrics;
 mod parameters;
@@ -20,6 +21,9 @@ pub mod server_clock;
 mod services;
 pub mod session;
 pub mod sso_login;
+
+pub use crate::model::FailureKind;
+pub use knowledge::common_kind;
 
 use crate::model::{EnvKey, Environment};
 use serde::Serialize;
@@ -56,8 +60,65 @@ pub enum BackendError {
         code: String,
         message: String,
     },
+    /// An action's precondition could not be evaluated: the state it needs failed to read.
+    #[error("{message}")]
+    Unknown { kind: FailureKind, message: String },
+    /// Nothing answered: connection refused, DNS, TLS (one plain sentence, no Debug).
+    #[error("{0}")]
+    Unreachable(String),
+    /// An answer came that could not be read (a malformed body).
+    #[error("{0}")]
+    Malformed(String),
     #[error("{0}")]
     Other(String),
+}
+
+impl BackendError {
+    pub fn kind(&self) -> FailureKind {
+        match self {
+            BackendError::Credentials {
+                kind: CredentialsKind::Expired,
+                ..
+            } => FailureKind::ExpiredCredentials,
+            BackendError::Credentials { .. } => FailureKind::Credentials,
+            BackendError::AccessDenied(_) => FailureKind::AccessDenied,
+            BackendError::NoRegion(_)
+            | BackendError::NotFound(_)
+            | BackendError::InvalidInput(_) => FailureKind::BadInput,
+            BackendError::Refused(_) | BackendError::ReadOnly(_) => FailureKind::Refused,
+            BackendError::Timeout(_) => FailureKind::TimedOut,
+            BackendError::Unreachable(_) => FailureKind::Unreachable,
+            BackendError::Unknown { kind, .. } => *kind,
+            BackendError::Malformed(_) => FailureKind::Malformed,
+            BackendError::Aws { code, .. } => {
+                let c = code.to_ascii_lowercase();
+                if c.contains("throttl") || c.contains("toomanyrequests") || c.contains("ratelimit")
+                {
+                    FailureKind::Throttled
+                } else if c.contains("internal")
+                    || c.contains("unavailable")
+                    || c.contains("servererror")
+                    || c.contains("servicefault")
+                {
+                    FailureKind::ServerError
+                } else {
+                    FailureKind::Other
+                }
+            }
+            BackendError::Other(_) => FailureKind::Other,
+        }
+    }
+}
+
+/// One part of the world that could not be read in a refresh: the banner's line and the
+/// CLI's warning, with its kind.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ReadFailure {
+    pub region: String,
+    /// "App Runner", "RDS", "ECR", "CloudWatch", ...
+    pub service: String,
+    pub kind: FailureKind,
+    pub message: String,
 }
 
 /// Why credentials did not work: the demo fallback and the login offer depend on it.
@@ -79,6 +140,8 @@ pub enum CredentialsKind {
 pub struct Inventory {
     pub environments: Vec<Environment>,
     pub problems: Vec<String>,
+    /// The same failures, typed: which region and service, what kind.
+    pub failures: Vec<ReadFailure>,
 }
 
 impl Inventory {
@@ -169,11 +232,94 @@ pub struct ActionReport {
     pub env: Option<EnvKey>,
     pub steps: Vec<Step>,
     pub left: Vec<String>,
+    /// For actions of several parts (wake, sleep, a deploy that waits): each part's
+    /// outcome. The action succeeded only if every part did.
+    pub parts: Vec<PartOutcome>,
+}
+
+/// How one part of an action ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Done,
+    AlreadyDone,
+    /// Asked for, and AWS is doing it; not waited for.
+    Pending,
+    Failed,
+    TimedOut,
+    /// Its state could not be read, so it was not acted on.
+    Unknown,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PartOutcome {
+    /// "service", "database", "app answering", "deployment".
+    pub part: String,
+    pub outcome: Outcome,
+    pub detail: String,
+    /// What kind of failure, when it failed.
+    pub kind: Option<FailureKind>,
+}
+
+/// An action's result as a whole.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Done,
+    /// Some parts done, some not.
+    Partial,
+    /// Nothing done; the failures' common kind, if they share one.
+    Failed(Option<FailureKind>),
+    /// Nothing failed, but something was still pending at the deadline.
+    TimedOut,
 }
 
 impl ActionReport {
     pub fn total_seconds(&self) -> f64 {
         self.steps.iter().map(|s| s.seconds).sum()
+    }
+
+    pub fn part(&mut self, part: &str, outcome: Outcome, detail: String) {
+        self.parts.push(PartOutcome {
+            part: part.to_string(),
+            outcome,
+            detail,
+            kind: None,
+        });
+    }
+
+    /// A part that failed with `e`; a timeout is a part still pending at the deadline.
+    pub fn failed(&mut self, part: &str, e: &BackendError) {
+        self.parts.push(PartOutcome {
+            part: part.to_string(),
+            outcome: if matches!(e, BackendError::Timeout(_)) {
+                Outcome::TimedOut
+            } else {
+                Outcome::Failed
+            },
+            detail: e.to_string(),
+            kind: Some(e.kind()),
+        });
+    }
+
+    pub fn verdict(&self) -> Verdict {
+        let bad = |o: Outcome| matches!(o, Outcome::Failed | Outcome::Unknown);
+        let failed: Vec<&PartOutcome> = self.parts.iter().filter(|p| bad(p.outcome)).collect();
+        let timed_out = self.parts.iter().any(|p| p.outcome == Outcome::TimedOut);
+        let done = self
+            .parts
+            .iter()
+            .any(|p| matches!(p.outcome, Outcome::Done | Outcome::Pending));
+        match (failed.as_slice(), timed_out) {
+            ([], false) => Verdict::Done,
+            ([], true) => Verdict::TimedOut,
+            _ if done => Verdict::Partial,
+            (f, _) => Verdict::Failed(
+                f.iter()
+                    .map(|p| p.kind)
+                    .reduce(|a, b| if a == b { a } else { None })
+                    .flatten(),
+            ),
+        }
     }
 }
 
@@ -248,10 +394,7 @@ mod tests {
             shown.len() < 100 && shown.contains("5000 characters"),
             "{shown}"
         );
-        let inventory = Inventory {
-            environments: Vec::new(),
-            problems: Vec::new(),
-        };
+        let inventory = Inventory::default();
         let e = inventory.resolve(&long).unwrap_err().to_string();
         assert!(e.len() < 200, "{e}");
     }

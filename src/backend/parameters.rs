@@ -17,13 +17,13 @@ pub(super) type GroupRead = Result<Option<u32>, String>;
 
 impl AwsBackend {
     /// Fills in `max_connections_setting` for every database in a custom group; returns
-    /// the problems (a group that could not be read stays unknown, with its error).
+    /// the reads that failed (their groups stay unknown, with the error).
     pub(super) async fn apply_cluster_parameters(
         &self,
         r: &RegionClients,
         environments: &mut [Environment],
         now: Time,
-    ) -> Vec<String> {
+    ) -> Vec<BackendError> {
         let mut groups: Vec<String> = environments
             .iter()
             .filter_map(|e| match &e.database.as_ref()?.max_connections_setting {
@@ -53,24 +53,23 @@ impl AwsBackend {
         let to_read: Vec<&String> = groups.iter().filter(|g| !known.contains_key(*g)).collect();
         let reads =
             futures_util::future::join_all(to_read.iter().map(|g| self.read_group(r, g))).await;
+        let mut failed = Vec::new();
         {
             let mut cache = self
                 .parameter_groups
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
             for (g, read) in to_read.into_iter().zip(reads) {
-                let read = read.map_err(|e| e.to_string());
+                let read = read.map_err(|e| {
+                    let message = e.to_string();
+                    failed.push(e);
+                    message
+                });
                 // Failures are retried at the next refresh, not cached.
                 if read.is_ok() {
                     cache.insert(key(g), (now, read.clone()));
                 }
                 known.insert(g.clone(), read);
-            }
-        }
-        let mut problems = Vec::new();
-        for (g, read) in &known {
-            if let Err(e) = read {
-                problems.push(format!("{}: RDS parameter group {g}: {e}", r.region));
             }
         }
         for db in environments.iter_mut().filter_map(|e| e.database.as_mut()) {
@@ -90,7 +89,7 @@ impl AwsBackend {
                 None => continue,
             };
         }
-        problems
+        failed
     }
 
     /// The user-set max_connections of one group, if it is a plain number (a formula such

@@ -4,7 +4,7 @@
 
 use super::aws::{AwsBackend, RegionClients};
 use super::discovery::PREVIOUS_IMAGE_TAG;
-use super::{ActionReport, BackendError, ImageRef, Step};
+use super::{ActionReport, BackendError, ImageRef, Outcome, Step};
 use crate::model::{Environment, ServiceState, ServiceStatus, Time};
 
 impl AwsBackend {
@@ -66,6 +66,7 @@ impl AwsBackend {
                 seconds: self.waits.now() - started,
             }],
             left: vec![left.to_string()],
+            parts: Vec::new(),
         }
     }
 
@@ -237,13 +238,25 @@ impl AwsBackend {
                         what: "deployment succeeded".into(),
                         seconds: self.waits.now() - started,
                     });
+                    report.part("deployment", Outcome::Done, new_identifier.clone());
                     return Ok(report);
                 }
+                // Rolled back (a failed health check): a failure, though the previous
+                // version still serves.
                 Some(o) if !o.in_flight() => {
-                    return Err(BackendError::Other(format!(
-                        "the deployment of {new_identifier} ended {}: {} kept the previous version",
-                        o.status, s.kind_label
-                    )));
+                    report.part(
+                        "previous version",
+                        Outcome::Done,
+                        format!("{} kept the previous version running", s.kind_label),
+                    );
+                    report.failed(
+                        "deployment",
+                        &BackendError::Other(format!(
+                            "the deployment of {new_identifier} ended {}",
+                            o.status
+                        )),
+                    );
+                    return Ok(report);
                 }
                 _ => {}
             }

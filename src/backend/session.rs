@@ -84,6 +84,7 @@ impl Session {
             endpoint_url: target.endpoint_url.clone(),
             demo_credentials: false,
             operation_timeout: target.operation_timeout,
+            credentials: None,
         };
         // An emulator on this machine with no credentials set: emulators accept any.
         let local_endpoint = options.endpoint_url.as_deref().is_some_and(is_loopback);
@@ -167,6 +168,7 @@ async fn demo(
         endpoint_url: Some(endpoint),
         demo_credentials: true,
         operation_timeout: target.operation_timeout,
+        credentials: None,
     };
     let backend = AwsBackend::connect(options, config, time).await?;
     let label = match &fallback_reason {

@@ -294,7 +294,8 @@ async fn resolve_env(
 ) -> Result<(crate::backend::session::Session, Environment), CliError> {
     let session = super::commands::connect(global).await?;
     let inventory = session.backend.inventory().await?;
-    let env = inventory.resolve(name)?.clone();
+    super::commands::check_inventory(global, &inventory)?;
+    let env = super::commands::resolve(&inventory, name)?.clone();
     // Load is a change too: never against a read-only account's environment.
     if let Some(why) = &env.read_only {
         return Err(CliError::Backend(crate::backend::BackendError::ReadOnly(
@@ -305,6 +306,13 @@ async fn resolve_env(
 }
 
 fn env_url(env: &Environment) -> Result<String, CliError> {
+    // An unread service is not "no service": say why its URL is unknown.
+    if let Some(u) = env.unread(crate::model::Part::Service) {
+        return Err(CliError::Backend(crate::backend::BackendError::Unknown {
+            kind: u.kind,
+            message: format!("the service URL is unknown: {}", u.error),
+        }));
+    }
     let service = env.service.as_ref().ok_or_else(|| {
         usage(format!(
             "environment {} has no App Runner service to burst",

@@ -40,6 +40,29 @@ pub fn parse_duration(text: &str) -> Result<f64, String> {
 /// Connects as the flags say: --demo (a running emulator, or one started here),
 /// --endpoint-url, or AWS's default credential chain; always the server's clock.
 pub async fn connect(global: &GlobalArgs) -> Result<Session, CliError> {
+    if let Some(url) = &global.endpoint_url {
+        let ok = reqwest::Url::parse(url)
+            .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+        if !ok {
+            return Err(CliError::Usage(format!(
+                "--endpoint-url {} is not an http(s) URL",
+                crate::backend::cut(url, 80)
+            )));
+        }
+    }
+    // SCALE0_CALL_TIMEOUT (seconds) bounds each AWS call, retries included (default 30).
+    let operation_timeout = match std::env::var("SCALE0_CALL_TIMEOUT") {
+        Ok(v) => match v.trim().parse::<f64>() {
+            Ok(s) if s > 0.0 && s.is_finite() => Some(std::time::Duration::from_secs_f64(s)),
+            _ => {
+                return Err(CliError::Usage(format!(
+                    "SCALE0_CALL_TIMEOUT={} is not a number of seconds",
+                    crate::backend::cut(&v, 40)
+                )));
+            }
+        },
+        Err(_) => None,
+    };
     let target = Target {
         profile: global.profile.clone(),
         regions: global.regions.clone(),
@@ -50,7 +73,7 @@ pub async fn connect(global: &GlobalArgs) -> Result<Session, CliError> {
         } else {
             DemoChoice::Never
         },
-        operation_timeout: None,
+        operation_timeout,
     };
     Session::connect(&target).await.map_err(|e| match e {
         SessionError::Backend(e) => CliError::Backend(e),
@@ -71,9 +94,7 @@ pub async fn run(global: &GlobalArgs, command: Command) -> Result<(), CliError> 
     let connection = connect(global).await?;
     let backend = &connection.backend;
     let inventory = backend.inventory().await?;
-    for problem in &inventory.problems {
-        eprintln!("scale0: warning: {problem}");
-    }
+    check_inventory(global, &inventory)?;
     let now = backend.clock().now();
     let json = global.json;
     match command {
@@ -85,9 +106,10 @@ pub async fn run(global: &GlobalArgs, command: Command) -> Result<(), CliError> 
             } else {
                 print!("{}", output::envs_table(&inventory.environments, now));
             }
+            partial(&inventory, None)?;
         }
         Command::Status { env } => {
-            let e = inventory.resolve(&env)?;
+            let e = resolve(&inventory, &env)?;
             let day = backend
                 .metrics(&e.key.region, &[e], now - 86400.0, now, 3600)
                 .await
@@ -114,9 +136,10 @@ pub async fn run(global: &GlobalArgs, command: Command) -> Result<(), CliError> 
                     output::status(e, now, &cost, budget.as_ref(), &blockers)
                 );
             }
+            partial(&inventory, Some(e))?;
         }
         Command::Events { env, since } => {
-            let e = inventory.resolve(&env)?;
+            let e = resolve(&inventory, &env)?;
             let since = since.min(14.0 * 86400.0);
             let events = backend.events(e, since).await?;
             if json {
@@ -124,9 +147,32 @@ pub async fn run(global: &GlobalArgs, command: Command) -> Result<(), CliError> 
             } else {
                 print!("{}", output::events(&events));
             }
+            // Without the service or the database, half of the timeline is missing.
+            if let Some(u) = e
+                .unread(crate::model::Part::Service)
+                .or(e.unread(crate::model::Part::Database))
+            {
+                return Err(CliError::Outcome {
+                    code: super::exit::PARTIAL,
+                    message: format!(
+                        "partial: the {}'s events are missing: {}",
+                        u.part.label(),
+                        u.error
+                    ),
+                });
+            }
         }
         Command::Images { env } => {
-            let e = inventory.resolve(&env)?;
+            let e = resolve(&inventory, &env)?;
+            // The repository comes from the service: unknown is not "scale0".
+            if e.image.is_none()
+                && let Some(u) = e.unread(crate::model::Part::Service)
+            {
+                return Err(CliError::Backend(crate::backend::BackendError::Unknown {
+                    kind: u.kind,
+                    message: format!("the image repository is unknown: {}", u.error),
+                }));
+            }
             let (repository, images) = backend.images(e).await?;
             let deployed = e.image.as_ref().and_then(|i| i.digest.clone());
             if json {
@@ -256,7 +302,7 @@ async fn act(
     timeout: Option<f64>,
     json: bool,
 ) -> Result<(), CliError> {
-    let mut env = inventory.resolve(wanted)?.clone();
+    let mut env = resolve(inventory, wanted)?.clone();
     let mut report = ActionReport {
         env: Some(env.key.clone()),
         ..ActionReport::default()
@@ -270,8 +316,164 @@ async fn act(
         let part = actions::run(&connection.backend, &env, action, timeout).await?;
         report.steps.extend(part.steps);
         report.left.extend(part.left);
+        report.parts.extend(part.parts);
     }
-    finish(connection, &env, &report, json).await
+    finish(connection, &env, &report, json).await?;
+    verdict(&report)
+}
+
+/// The exit code an action's parts add up to: 0 only if each part did what it said.
+fn verdict(report: &ActionReport) -> Result<(), CliError> {
+    use crate::backend::{Outcome, Verdict};
+    let named = |keep: &dyn Fn(Outcome) -> bool| {
+        report
+            .parts
+            .iter()
+            .filter(|p| keep(p.outcome))
+            .map(|p| format!("{}: {}", p.part, p.detail))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let not_done = |o: Outcome| matches!(o, Outcome::Failed | Outcome::Unknown | Outcome::TimedOut);
+    let (code, message) = match report.verdict() {
+        Verdict::Done => return Ok(()),
+        Verdict::Partial => (
+            super::exit::PARTIAL,
+            format!("partial: {}", named(&not_done)),
+        ),
+        Verdict::TimedOut => (
+            super::exit::TIMEOUT,
+            format!(
+                "timed out; still pending: {}",
+                named(&|o| o == Outcome::TimedOut)
+            ),
+        ),
+        Verdict::Failed(kind) => (
+            super::code_for(kind),
+            format!("nothing done: {}", named(&not_done)),
+        ),
+    };
+    Err(CliError::Outcome { code, message })
+}
+
+/// Warns of each failed read; fails at once when credentials failed anywhere (they are
+/// the same for every service) or when nothing at all could be read.
+pub(super) fn check_inventory(global: &GlobalArgs, inventory: &Inventory) -> Result<(), CliError> {
+    use crate::model::FailureKind as K;
+    for problem in &inventory.problems {
+        eprintln!("scale0: warning: can't read {problem}");
+    }
+    if let Some(f) = inventory
+        .failures
+        .iter()
+        .find(|f| matches!(f.kind, K::ExpiredCredentials | K::Credentials))
+    {
+        return Err(CliError::Outcome {
+            code: super::exit::CREDENTIALS,
+            message: format!(
+                "{}: {}: run `aws sso login` or `aws configure` (or set AWS_PROFILE), then try again",
+                f.service, f.message
+            ),
+        });
+    }
+    if inventory.environments.is_empty() && !inventory.failures.is_empty() {
+        return Err(nothing_reachable(global, inventory));
+    }
+    Ok(())
+}
+
+/// Finds an environment; one that is not found while reads failed may exist unseen.
+pub(super) fn resolve<'a>(
+    inventory: &'a Inventory,
+    wanted: &str,
+) -> Result<&'a Environment, CliError> {
+    match inventory.resolve(wanted) {
+        Ok(e) => Ok(e),
+        Err(e @ crate::backend::BackendError::NotFound(_)) if !inventory.failures.is_empty() => {
+            let kind = crate::backend::common_kind(&inventory.failures);
+            Err(CliError::Outcome {
+                code: super::code_for(kind),
+                message: format!(
+                    "{e}; it may exist: {}",
+                    inventory
+                        .failures
+                        .iter()
+                        .map(|f| format!("{} could not be read ({})", f.service, f.kind.label()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            })
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Exit 3 when what was shown is incomplete: some reads failed (all, or `env`'s).
+fn partial(inventory: &Inventory, env: Option<&Environment>) -> Result<(), CliError> {
+    let missing: Vec<String> = match env {
+        Some(e) => e
+            .unread
+            .iter()
+            .map(|u| format!("{} {}", u.part.label(), u.kind.label()))
+            .collect(),
+        None => inventory
+            .failures
+            .iter()
+            .map(|f| format!("{} {} {}", f.region, f.service, f.kind.label()))
+            .collect(),
+    };
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(CliError::Outcome {
+        code: super::exit::PARTIAL,
+        message: format!("partial: could not read {}", missing.join(", ")),
+    })
+}
+
+/// Total failure, in one plain sentence: which endpoint, and why.
+fn nothing_reachable(global: &GlobalArgs, inventory: &Inventory) -> CliError {
+    let kind = crate::backend::common_kind(&inventory.failures);
+    let place = match &global.endpoint_url {
+        Some(url) => crate::backend::cut(url, 80),
+        None => format!(
+            "AWS in {}",
+            inventory
+                .failures
+                .iter()
+                .map(|f| f.region.as_str())
+                .filter(|r| !r.is_empty())
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    let why = match kind {
+        Some(k) => {
+            let services: Vec<&str> = inventory
+                .failures
+                .iter()
+                .map(|f| f.service.as_str())
+                .collect();
+            format!("{} ({})", k.label(), services.join(", "))
+        }
+        None => inventory
+            .failures
+            .iter()
+            .map(|f| format!("{} {}", f.service, f.kind.label()))
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
+    let first = inventory
+        .failures
+        .first()
+        .map(|f| f.message.clone())
+        .unwrap_or_default();
+    CliError::Outcome {
+        code: super::code_for(kind),
+        message: format!("nothing could be read from {place}: {why}; first error: {first}"),
+    }
 }
 
 /// Prints what an action did, what is left, and the state it left behind.
@@ -293,7 +495,15 @@ async fn finish(
             "environment": env.key,
             "steps": report.steps,
             "left": report.left,
+            "parts": report.parts,
+            "outcome": match report.verdict() {
+                crate::backend::Verdict::Done => "done",
+                crate::backend::Verdict::Partial => "partial",
+                crate::backend::Verdict::TimedOut => "timed_out",
+                crate::backend::Verdict::Failed(_) => "failed",
+            },
             "state": state.as_ref().map(|s| s.summary(now)),
+            "state_unread": state.as_ref().map(|s| &s.unread),
         }));
     } else {
         print!("{}", output::report(report, state.as_ref(), now));

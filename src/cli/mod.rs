@@ -14,18 +14,30 @@ use std::process::ExitCode;
 /// Exit codes (documented in README).
 pub mod exit {
     pub const OK: u8 = 0;
-    /// Something failed that is not one of the cases below (an AWS error, network).
+    /// Total failure: nothing reachable, or nothing done (an AWS or network error).
     pub const FAILURE: u8 = 1;
-    /// Bad flags or arguments: unknown environment, invalid tag, bad duration.
+    /// Bad flags or arguments: unknown environment, invalid tag, bad duration, config.
     pub const USAGE: u8 = 2;
-    /// The action can't run in the current state (operation in progress, paused...).
+    /// Partial: some parts done (or read), some not; or refused in the current state.
     pub const REFUSED: u8 = 3;
+    pub const PARTIAL: u8 = 3;
     /// A wait or an AWS call ran out of time.
     pub const TIMEOUT: u8 = 4;
     /// Missing, expired or insufficient credentials.
     pub const CREDENTIALS: u8 = 5;
     /// The account is read-only (scale0's config, or a production name): nothing was done.
     pub const READ_ONLY: u8 = 6;
+}
+
+/// The exit code for a failure of `kind` where nothing was done.
+pub fn code_for(kind: Option<crate::model::FailureKind>) -> u8 {
+    use crate::model::FailureKind as K;
+    match kind {
+        Some(K::ExpiredCredentials | K::Credentials | K::AccessDenied) => exit::CREDENTIALS,
+        Some(K::TimedOut) => exit::TIMEOUT,
+        Some(K::BadInput) => exit::USAGE,
+        _ => exit::FAILURE,
+    }
 }
 
 /// The JSON output's schema version; bump it on incompatible changes.
@@ -36,7 +48,7 @@ pub const JSON_SCHEMA: u32 = 1;
     name = "scale0",
     version = crate::VERSION,
     about = "Manage scale-to-zero developer environments on AWS (App Runner + Aurora + ECR)",
-    after_help = "Exit codes: 0 ok, 1 failure, 2 usage error, 3 refused (invalid state), 4 timeout, 5 credentials, 6 read-only account."
+    after_help = "Exit codes:\n  0  all done (also \"nothing to do\")\n  1  total failure: nothing reachable, or nothing done (the endpoint and why)\n  2  bad input or config (flags, unknown environment, a --config that is missing or does not parse)\n  3  partial: some parts done or read, some not (each part named), or refused in this state\n  4  timed out (what was still pending)\n  5  credentials: missing, expired or denied (the command to run)\n  6  read-only account: nothing was done"
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -253,6 +265,10 @@ pub enum CliError {
     Backend(#[from] BackendError),
     #[error("{0}")]
     Usage(String),
+    /// An outcome already printed in full (partial, timed out, failed): the one-line
+    /// summary and its code.
+    #[error("{message}")]
+    Outcome { code: u8, message: String },
     #[error("{0:#}")]
     Other(anyhow::Error),
 }
@@ -270,8 +286,13 @@ impl CliError {
                 BackendError::Refused(_) => exit::REFUSED,
                 BackendError::ReadOnly(_) => exit::READ_ONLY,
                 BackendError::Timeout(_) => exit::TIMEOUT,
-                BackendError::Aws { .. } | BackendError::Other(_) => exit::FAILURE,
+                BackendError::Unknown { kind, .. } => code_for(Some(*kind)),
+                BackendError::Aws { .. }
+                | BackendError::Unreachable(_)
+                | BackendError::Malformed(_)
+                | BackendError::Other(_) => exit::FAILURE,
             },
+            CliError::Outcome { code, .. } => *code,
             CliError::Usage(_) => exit::USAGE,
             CliError::Other(_) => exit::FAILURE,
         }
@@ -279,6 +300,7 @@ impl CliError {
 
     fn kind(&self) -> &'static str {
         match self.exit_code() {
+            exit::REFUSED if matches!(self, CliError::Outcome { .. }) => "partial",
             exit::USAGE => "usage",
             exit::REFUSED => "refused",
             exit::TIMEOUT => "timeout",
@@ -293,8 +315,21 @@ impl CliError {
 /// errors, so the SDK's notes do not bury the one message that matters). Nothing logged carries
 /// credentials: request bodies and headers are never logged.
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error,scale0=warn"));
+    // At any RUST_LOG: the SDK's credential loaders quote a failing credential_process's
+    // output (which may hold the secret) and its command line; our own message says
+    // what failed.
+    for quiet in [
+        "aws_config::profile=off",
+        "aws_config::meta::credentials=off",
+        "aws_config::credential_process=off",
+        "aws_config::sso=off",
+    ] {
+        if let Ok(d) = quiet.parse() {
+            filter = filter.add_directive(d);
+        }
+    }
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -4,7 +4,7 @@ use crate::backend::ActionReport;
 use crate::emulator::shapes::iso8601;
 use crate::model::cost::Cost;
 use crate::model::diagnose::ConnectionBudget;
-use crate::model::{Environment, Event, Image, Power, Time, human_duration, short_digest};
+use crate::model::{Environment, Event, Image, Part, Power, Time, human_duration, short_digest};
 use std::fmt::Write;
 
 /// Pads cells to the widest in each column.
@@ -50,9 +50,9 @@ pub fn envs_table(envs: &[Environment], now: Time) -> String {
                 e.key.name.clone(),
                 e.owner.clone().unwrap_or_else(|| "-".into()),
                 e.key.region.clone(),
-                e.app_phrase(),
-                e.db_phrase(now),
-                e.image_phrase(),
+                e.phrase(Part::Service, now),
+                e.phrase(Part::Database, now),
+                e.phrase(Part::Image, now),
                 format!("{:?}", e.discovery).to_ascii_lowercase(),
             ]
         })
@@ -243,9 +243,28 @@ pub fn images(repository: &str, images: &[Image], deployed: Option<&str>) -> Str
 }
 
 pub fn report(r: &ActionReport, after: Option<&Environment>, now: Time) -> String {
+    use crate::backend::Outcome;
     let mut o = String::new();
-    for s in &r.steps {
-        let _ = writeln!(o, "done  {} ({:.1} s)", s.what, s.seconds);
+    if r.parts.is_empty() {
+        for s in &r.steps {
+            let _ = writeln!(o, "done  {} ({:.1} s)", s.what, s.seconds);
+        }
+    } else {
+        // Each part once, with what became of it: never "done" for one that is not.
+        for s in &r.steps {
+            let _ = writeln!(o, "step  {} ({:.1} s)", s.what, s.seconds);
+        }
+        for p in &r.parts {
+            let word = match p.outcome {
+                Outcome::Done => "done   ",
+                Outcome::AlreadyDone => "already",
+                Outcome::Pending => "pending",
+                Outcome::Failed => "FAILED ",
+                Outcome::TimedOut => "TIMEOUT",
+                Outcome::Unknown => "UNKNOWN",
+            };
+            let _ = writeln!(o, "{word} {}: {}", p.part, p.detail);
+        }
     }
     for l in &r.left {
         let _ = writeln!(o, "next  {l}");

@@ -31,6 +31,16 @@ pub fn routes() -> Router<Arc<Shared>> {
         .route("/_scale0/ecr/push", post(push_image))
         .route("/_scale0/world", get(world))
         .route("/_scale0/stats", get(stats))
+        // A wrong method gets the same JSON error shape as every other admin mistake.
+        .method_not_allowed_fallback(method_not_allowed)
+}
+
+async fn method_not_allowed() -> Response {
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        Json(json!({"error": "this admin route does not take that method (see README)"})),
+    )
+        .into_response()
 }
 
 fn bad_request(message: impl Into<String>) -> Response {
@@ -117,7 +127,11 @@ async fn clear_faults(State(shared): State<Arc<Shared>>) -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
-async fn remove_fault(State(shared): State<Arc<Shared>>, Path(id): Path<u64>) -> Response {
+/// The id is read here, so a non-number gets the JSON error shape, not axum's text.
+async fn remove_fault(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
+    let Ok(id) = id.parse::<u64>() else {
+        return bad_request(format!("fault rule ids are numbers, not {:?}", id));
+    };
     if shared.faults().remove(id) {
         StatusCode::NO_CONTENT.into_response()
     } else {

@@ -20,6 +20,8 @@ pub enum FaultKind {
     Stall,
     AccessDenied,
     ExpiredToken,
+    /// A 200 whose body no parser accepts.
+    Malformed,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
@@ -45,6 +47,7 @@ pub struct Effect {
     pub latency_ms: u64,
     pub stall: bool,
     pub error: Option<GenericError>,
+    pub malformed: bool,
 }
 
 #[derive(Default)]
@@ -102,6 +105,10 @@ impl Faults {
                     effect.latency_ms += ms;
                     true
                 }
+                FaultKind::Malformed => {
+                    effect.malformed = true;
+                    true
+                }
                 FaultKind::Stall if !effect.stall && effect.error.is_none() => {
                     effect.stall = true;
                     true
@@ -147,7 +154,8 @@ mod tests {
             Effect {
                 latency_ms: 50,
                 stall: false,
-                error: None
+                error: None,
+                malformed: false,
             }
         );
         assert_eq!(

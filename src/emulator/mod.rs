@@ -182,6 +182,7 @@ impl Emulator {
                 shared.clone(),
                 date_header,
             ))
+            .layer(axum::middleware::from_fn(bounded_body))
             .with_state(shared.clone());
         let mut stop = shared.shutdown.subscribe();
         let server = tokio::spawn(async move {
@@ -366,7 +367,11 @@ async fn aws_request(
                 op = request.operation,
                 "ok"
             );
-            protocol::encode_ok(&request, &output, &request_id)
+            let response = protocol::encode_ok(&request, &output, &request_id);
+            if effect.malformed {
+                return malformed(response).await;
+            }
+            response
         }
         Err(error) => {
             tracing::debug!(
@@ -378,4 +383,50 @@ async fn aws_request(
             protocol::encode_error(request.service, request.wire, &error, &request_id)
         }
     }
+}
+
+/// How long a request's body may take to arrive: a Content-Length that promises more
+/// than is sent gets a 400 after this, not a connection held forever.
+const BODY_TIMEOUT: Duration = Duration::from_secs(2);
+/// Larger bodies are refused (no operation scale0 emulates takes more).
+const BODY_LIMIT: usize = 8 << 20;
+
+/// Reads the whole request body within [`BODY_TIMEOUT`] and [`BODY_LIMIT`], answering an
+/// AWS-shaped 400 otherwise (and closing the connection, whose framing is now unknown).
+async fn bounded_body(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let (parts, body) = request.into_parts();
+    let read = tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, BODY_LIMIT)).await;
+    let message = match read {
+        Ok(Ok(bytes)) => {
+            let request = axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes));
+            return next.run(request).await;
+        }
+        Ok(Err(_)) => "The request body is too large or was cut off.",
+        Err(_) => "The request body did not arrive in time: is its Content-Length right?",
+    };
+    let body = serde_json::json!({"__type": "IncompleteBody", "message": message});
+    let mut response = axum::response::IntoResponse::into_response((
+        axum::http::StatusCode::BAD_REQUEST,
+        [
+            ("content-type", "application/x-amz-json-1.0"),
+            ("x-amzn-errortype", "IncompleteBody"),
+            ("connection", "close"),
+        ],
+        body.to_string(),
+    ));
+    response
+        .headers_mut()
+        .remove(axum::http::header::CONTENT_LENGTH);
+    response
+}
+
+/// The injected malformed answer: the real one's status and headers, a body no parser
+/// accepts (a truncated one can still parse: XML readers stop early without complaint).
+async fn malformed(response: Response) -> Response {
+    let (mut parts, _) = response.into_parts();
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    Response::from_parts(
+        parts,
+        axum::body::Body::from(Bytes::from_static(b"<<<\xff not an AWS answer")),
+    )
 }

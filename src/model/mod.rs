@@ -46,9 +46,94 @@ pub struct Environment {
     pub image: Option<ImageState>,
     /// Why mutating actions are refused here (a read-only account), if they are.
     pub read_only: Option<String>,
+    /// Parts whose last read failed: each is unknown (no value) or stale (the last known
+    /// value, kept above), never absent.
+    pub unread: Vec<Unread>,
+}
+
+/// A part of an environment that scale0 shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Part {
+    Service,
+    Database,
+    Image,
+    Metrics,
+}
+
+impl Part {
+    pub fn label(self) -> &'static str {
+        match self {
+            Part::Service => "service",
+            Part::Database => "database",
+            Part::Image => "image",
+            Part::Metrics => "metrics",
+        }
+    }
+}
+
+/// What kind of failure an error is, in the words the banners and the fault matrix use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    Throttled,
+    AccessDenied,
+    ExpiredCredentials,
+    /// Missing or rejected credentials.
+    Credentials,
+    Unreachable,
+    ServerError,
+    TimedOut,
+    Malformed,
+    Refused,
+    BadInput,
+    Other,
+}
+
+impl FailureKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            FailureKind::Throttled => "throttled",
+            FailureKind::AccessDenied => "access denied",
+            FailureKind::ExpiredCredentials => "expired credentials",
+            FailureKind::Credentials => "credentials missing or rejected",
+            FailureKind::Unreachable => "unreachable",
+            FailureKind::ServerError => "server error",
+            FailureKind::TimedOut => "timed out",
+            FailureKind::Malformed => "malformed answer",
+            FailureKind::Refused => "refused",
+            FailureKind::BadInput => "bad input",
+            FailureKind::Other => "error",
+        }
+    }
+}
+
+/// A part that could not be read: the error, its kind, and when the value shown (if any)
+/// was read.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Unread {
+    pub part: Part,
+    pub kind: FailureKind,
+    pub error: String,
+    /// When the value kept above was read (server clock); None: nothing is known.
+    pub last_read: Option<Time>,
 }
 
 impl Environment {
+    /// Why `part` is not known now, if it is not.
+    pub fn unread(&self, part: Part) -> Option<&Unread> {
+        self.unread.iter().find(|u| u.part == part)
+    }
+
+    /// "unknown (throttled)" or "stale 3 min (throttled)" for a part that failed to read.
+    fn unread_note(&self, part: Part, now: Time) -> Option<String> {
+        let u = self.unread(part)?;
+        Some(match u.last_read {
+            Some(t) => format!("stale {} ({})", human_duration(now - t), u.kind.label()),
+            None => format!("unknown ({})", u.kind.label()),
+        })
+    }
+
     /// The AWS account it lives in, from its resources' ARNs
     /// (`arn:aws:service:region:account:...`).
     pub fn account(&self) -> Option<&str> {
@@ -532,13 +617,39 @@ impl Environment {
         }
     }
 
-    /// "app running - db paused 12 min - image :dev (newer :dev pushed)".
+    /// One part in a few words, marked when its read failed: "app unknown (throttled)",
+    /// "app running, stale 3 min (throttled)"; never a guess.
+    pub fn phrase(&self, part: Part, now: Time) -> String {
+        let (known, phrase, word) = match part {
+            Part::Service => (self.service.is_some(), self.app_phrase(), "app"),
+            Part::Database => (self.database.is_some(), self.db_phrase(now), "db"),
+            Part::Image => (self.image.is_some(), self.image_phrase(), "image"),
+            Part::Metrics => (true, String::new(), "metrics"),
+        };
+        let mut out = match self.unread_note(part, now) {
+            Some(note) if known => format!("{phrase}, {note}"),
+            Some(note) => format!("{word} {note}"),
+            None => phrase,
+        };
+        if part == Part::Database
+            && known
+            && self.unread(Part::Database).is_none()
+            && let Some(note) = self.unread_note(Part::Metrics, now)
+        {
+            // The paused state comes from metrics: without them it is a guess.
+            out = format!("{out}, metrics {note}");
+        }
+        out
+    }
+
+    /// "app running - db paused 12 min - image :dev (newer :dev pushed)", each part
+    /// marked when it could not be read.
     pub fn summary(&self, now: Time) -> String {
         format!(
             "{} - {} - {}",
-            self.app_phrase(),
-            self.db_phrase(now),
-            self.image_phrase()
+            self.phrase(Part::Service, now),
+            self.phrase(Part::Database, now),
+            self.phrase(Part::Image, now)
         )
     }
 }

@@ -6,7 +6,7 @@ use super::App;
 use super::panels::notifications::Notification;
 use super::view::Problem;
 use super::worker::{Command, Event};
-use crate::backend::BackendError;
+use crate::backend::{BackendError, Outcome, Verdict};
 use crate::model::{Power, ServiceStatus, human_duration};
 use std::collections::BTreeMap;
 
@@ -46,8 +46,10 @@ impl ProblemTracker {
     /// A part failing outside a refresh (the whole refresh, metrics, images, events).
     pub fn fail(&mut self, part: &str, error: &BackendError, now: f64) {
         let since = self.failing.get(part).map(|(_, t)| *t).unwrap_or(now);
-        self.failing
-            .insert(part.to_string(), (format!("{part}: {error}"), since));
+        self.failing.insert(
+            part.to_string(),
+            (format!("{part}: {}: {error}", error.kind().label()), since),
+        );
     }
 
     pub fn clear(&mut self, part: &str, now: f64) {
@@ -99,7 +101,21 @@ impl App {
                     self.refresh_in_flight = false;
                     self.inventory_at = Some(now);
                     self.problems.clear("refresh", now);
-                    self.problems.update(&inv.problems, now);
+                    // "region: service: kind: message": the banner names the kind.
+                    let lines: Vec<String> = inv
+                        .failures
+                        .iter()
+                        .map(|f| {
+                            format!(
+                                "{}: {}: {}: {}",
+                                f.region,
+                                f.service,
+                                f.kind.label(),
+                                f.message
+                            )
+                        })
+                        .collect();
+                    self.problems.update(&lines, now);
                     if self.settings.selected.is_none() {
                         // First start: show a live environment rather than an empty view.
                         let live = inv.environments.iter().find(|e| {
@@ -170,20 +186,42 @@ impl App {
                                 .iter()
                                 .map(|s| format!("{} ({})", s.what, human_duration(s.seconds)))
                                 .collect();
+                            // Done only if every part did; otherwise each part says how it ended.
+                            let verdict = report.verdict();
+                            let word = match verdict {
+                                Verdict::Done => "done",
+                                Verdict::Partial => "PARTLY failed",
+                                Verdict::TimedOut => "TIMED OUT",
+                                Verdict::Failed(_) => "FAILED",
+                            };
                             let mut text = format!(
-                                "{}: {} done in {}: {}",
+                                "{}: {} {word} in {}: {}",
                                 env.name,
                                 action.label(),
                                 human_duration(report.total_seconds()),
                                 steps.join("; ")
                             );
+                            let bad: Vec<String> = report
+                                .parts
+                                .iter()
+                                .filter(|p| {
+                                    !matches!(
+                                        p.outcome,
+                                        Outcome::Done | Outcome::AlreadyDone | Outcome::Pending
+                                    )
+                                })
+                                .map(|p| format!("{}: {}", p.part, p.detail))
+                                .collect();
+                            if !bad.is_empty() {
+                                text.push_str(&format!("; not done: {}", bad.join("; ")));
+                            }
                             if !report.left.is_empty() {
                                 text.push_str(&format!(
                                     "; still to happen: {}",
                                     report.left.join("; ")
                                 ));
                             }
-                            self.notify(text, true);
+                            self.notify(text, verdict == Verdict::Done);
                         }
                         Err(e) => self.notify(
                             format!("{}: {} failed: {e}", env.name, action.label()),

@@ -7,7 +7,7 @@ use crate::burst::Snapshot;
 use crate::model::cost::Cost;
 use crate::model::diagnose::ConnectionBudget;
 use crate::model::{
-    EnvKey, EnvMetrics, Environment, Event as TimelineEvent, Image, Power, ServiceStatus,
+    EnvKey, EnvMetrics, Environment, Event as TimelineEvent, Image, Part, Power, ServiceStatus,
     human_duration, short_digest,
 };
 
@@ -40,6 +40,15 @@ fn badge(text: &str, tone: Tone, hover: impl Into<String>) -> Badge {
 /// The environment's state in one word: failing, deploying, waking, running, paused or
 /// unknown, from its service and database together.
 pub fn env_badge(env: &Environment) -> Badge {
+    // A part that failed to read makes the whole state a guess: say so first.
+    if let Some(u) = env.unread(Part::Service).or(env.unread(Part::Database)) {
+        let word = if u.last_read.is_some() {
+            "stale"
+        } else {
+            "unknown"
+        };
+        return badge(word, Tone::Warn, format!("{}: {}", u.kind.label(), u.error));
+    }
     let service = env.service.as_ref();
     let db = env.database.as_ref();
     let failing = service.is_some_and(|s| {
@@ -95,7 +104,13 @@ pub fn env_badge(env: &Environment) -> Badge {
 
 /// The service part's badge.
 pub fn service_badge(env: &Environment) -> Option<Badge> {
-    let s = env.service.as_ref()?;
+    let unread = env.unread(Part::Service);
+    let Some(s) = env.service.as_ref() else {
+        return unread.map(|u| unread_badge(u, None));
+    };
+    if let Some(u) = unread {
+        return Some(unread_badge(u, Some(s.status.label())));
+    }
     Some(match &s.status {
         ServiceStatus::Running => badge("running", Tone::Ok, s.status.label()),
         ServiceStatus::Paused => badge("paused", Tone::Muted, "no instances, no compute cost"),
@@ -113,7 +128,17 @@ pub fn service_badge(env: &Environment) -> Option<Badge> {
 
 /// The database part's badge.
 pub fn db_badge(env: &Environment, now: f64) -> Option<Badge> {
-    let db = env.database.as_ref()?;
+    let unread = env.unread(Part::Database);
+    let Some(db) = env.database.as_ref() else {
+        return unread.map(|u| unread_badge(u, None));
+    };
+    if let Some(u) = unread {
+        let mut b = unread_badge(u, Some(&db.status));
+        if let Some(t) = u.last_read {
+            b.text = format!("{}, {} old", b.text, human_duration(now - t));
+        }
+        return Some(b);
+    }
     Some(match &db.power {
         Power::Awake => badge(
             "awake",
@@ -137,6 +162,19 @@ pub fn db_badge(env: &Environment, now: f64) -> Option<Badge> {
         Power::Transitioning => badge("changing", Tone::Info, db.status.clone()),
         Power::Unknown => badge("unknown", Tone::Warn, "no recent metric or event tells"),
     })
+}
+
+/// A part that could not be read: "unknown", or its last known state marked stale.
+fn unread_badge(u: &crate::model::Unread, last: Option<&str>) -> Badge {
+    let text = match last {
+        Some(state) => format!("{state} (stale)"),
+        None => "unknown".into(),
+    };
+    badge(
+        &text,
+        Tone::Warn,
+        format!("{}: {}", u.kind.label(), u.error),
+    )
 }
 
 /// One row of the environment list.

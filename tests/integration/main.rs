@@ -4,6 +4,7 @@
 mod accounts;
 mod backend;
 mod burst;
+mod canary;
 mod cli;
 mod common;
 mod emulator_calibration;
@@ -13,6 +14,8 @@ mod emulator_logs;
 mod emulator_sdk;
 mod emulator_wire;
 mod emulator_workload;
+mod fault_matrix;
+mod fuzz;
 mod moto;
 mod panels;
 mod ui;

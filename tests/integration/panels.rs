@@ -89,6 +89,7 @@ fn env(name: &str, owner: &str, status: ServiceStatus, power: Power) -> Environm
             newer_waiting: name == "dave",
         }),
         read_only: None,
+        unread: Vec::new(),
     }
 }
 

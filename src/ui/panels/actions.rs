@@ -11,7 +11,17 @@ pub fn show(ui: &mut Ui, view: &ActionsView) -> Option<Intent> {
     let mut intent = None;
     ui.horizontal_wrapped(|ui| {
         for b in &view.buttons {
-            let response = ui.add_enabled(b.disabled.is_none(), egui::Button::new(b.label));
+            // A precondition that can't be evaluated says so on the button itself.
+            let unknown = b
+                .disabled
+                .as_deref()
+                .is_some_and(|r| r.starts_with("state unknown"));
+            let text = if unknown {
+                format!("{} (state unknown)", b.label)
+            } else {
+                b.label.to_string()
+            };
+            let response = ui.add_enabled(b.disabled.is_none(), egui::Button::new(text));
             let keys = b
                 .shortcut
                 .map(|s| format!(" ({})", shortcut_text(ui.ctx(), &s)))
