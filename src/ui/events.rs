@@ -87,6 +87,7 @@ impl App {
     pub(super) fn absorb(&mut self) {
         while let Some(event) = self.worker.try_recv() {
             let now = self.worker.now();
+            self.revision += 1;
             match event {
                 Event::Connected { label, demo } => {
                     self.connection = Some(label);
@@ -128,6 +129,10 @@ impl App {
                     }
                     match result {
                         Ok(m) => {
+                            // Only the selected environment's series are kept: the rest are
+                            // out of reach and read again when selected.
+                            let selected = self.settings.selected.clone();
+                            self.metrics.retain(|k, _| Some(k.to_string()) == selected);
                             self.metrics.insert(key.clone(), (now, window, m));
                             self.metrics_error.remove(&key);
                         }
@@ -137,7 +142,10 @@ impl App {
                     }
                 }
                 Event::Sparklines(all, failed) => {
-                    self.sparklines.extend(all);
+                    self.sparklines.extend(
+                        all.iter()
+                            .map(|(k, m)| (k.clone(), crate::ui::plot::RowSparklines::new(m))),
+                    );
                     for (region, e) in failed {
                         self.problems
                             .fail(&format!("{region}: sparklines"), &e, now);

@@ -44,7 +44,8 @@ pub enum Event {
     Inventory(Result<Inventory, BackendError>),
     /// One environment's series for the window (seconds) it was asked for.
     Metrics(EnvKey, f64, Result<EnvMetrics, BackendError>),
-    /// Sparklines, and the regions whose series could not be read.
+    /// Sparklines (the last hour of requests, 5xx and capacity), and the regions whose
+    /// series could not be read.
     Sparklines(Vec<(EnvKey, EnvMetrics)>, Vec<(String, BackendError)>),
     Images(EnvKey, Result<Vec<Image>, BackendError>),
     Timeline(EnvKey, Result<Vec<TimelineEvent>, BackendError>),
@@ -225,7 +226,7 @@ async fn handle(backend: &AwsBackend, command: Command, sink: &Sink) {
     match command {
         Command::Refresh => sink.send(Event::Inventory(backend.inventory().await)),
         Command::Metrics { env, window } => {
-            let period = if window > 6.0 * 3600.0 { 300 } else { 60 };
+            let period = crate::backend::metrics::period_for(window);
             let result = backend
                 .metrics(&env.key.region, &[&env], now - window, now, period)
                 .await
@@ -240,7 +241,8 @@ async fn handle(backend: &AwsBackend, command: Command, sink: &Sink) {
             for region in regions {
                 let refs: Vec<&Environment> =
                     envs.iter().filter(|e| e.key.region == region).collect();
-                match backend.metrics(&region, &refs, now - 3600.0, now, 60).await {
+                let read = backend.sparkline_metrics(&region, &refs, now - 3600.0, now);
+                match read.await {
                     Ok(all) => out.extend(refs.iter().map(|e| e.key.clone()).zip(all)),
                     Err(e) => failed.push((region, e)),
                 }
