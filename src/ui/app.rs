@@ -156,10 +156,10 @@ impl App {
         self.revision += 1;
     }
 
-    /// Forgets what frames reuse (benchmarks: the cost of a frame that rebuilds it all).
-    pub fn forget_frame_caches(&mut self, ctx: &egui::Context) {
+    /// Makes the next frame rebuild what frames reuse (list rows, reduced graphs), as if
+    /// the data had changed (benchmarks: the cost of a frame that rebuilds it all).
+    pub fn forget_frame_caches(&mut self) {
         self.revision += 1;
-        ctx.memory_mut(|m| m.data.clear());
     }
 
     /// Sets the burst panel's concurrency and duration (seconds).
