@@ -82,6 +82,7 @@ impl Session {
             profile: target.profile.clone(),
             regions: target.regions.clone(),
             endpoint_url: target.endpoint_url.clone(),
+            region_endpoints: Vec::new(),
             demo_credentials: false,
             operation_timeout: target.operation_timeout,
         };
@@ -165,6 +166,7 @@ async fn demo(
         profile: None,
         regions,
         endpoint_url: Some(endpoint),
+        region_endpoints: Vec::new(),
         demo_credentials: true,
         operation_timeout: target.operation_timeout,
     };

@@ -117,6 +117,17 @@ impl App {
                     self.worker.send(Command::Sparklines(envs));
                     self.request_details();
                 }
+                Event::RegionAnswered {
+                    region,
+                    environments,
+                } => {
+                    // The list shows a region as soon as it answers; the rest stay as they
+                    // were until theirs do.
+                    let inv = self.inventory.get_or_insert_with(Default::default);
+                    inv.environments.retain(|e| e.key.region != region);
+                    inv.environments.extend(environments);
+                    crate::backend::inventory::sort_for_list(&mut inv.environments);
+                }
                 Event::Inventory(Err(e)) => {
                     // Keep the last good inventory; the problems banner says why it's old.
                     self.refresh_in_flight = false;

@@ -42,6 +42,12 @@ pub enum Event {
     },
     ConnectFailed(SessionError),
     Inventory(Result<Inventory, BackendError>),
+    /// One region's environments, while other regions are still being read; the whole
+    /// `Inventory` follows.
+    RegionAnswered {
+        region: String,
+        environments: Vec<Environment>,
+    },
     /// One environment's series for the window (seconds) it was asked for.
     Metrics(EnvKey, f64, Result<EnvMetrics, BackendError>),
     /// Sparklines (the last hour of requests, 5xx and capacity), and the regions whose
@@ -224,7 +230,16 @@ async fn serve(backend: AwsBackend, mut rx: async_mpsc::UnboundedReceiver<Comman
 async fn handle(backend: &AwsBackend, command: Command, sink: &Sink) {
     let now = backend.clock().now();
     match command {
-        Command::Refresh => sink.send(Event::Inventory(backend.inventory().await)),
+        Command::Refresh => {
+            let answered = |region: &str, environments: &[Environment]| {
+                sink.send(Event::RegionAnswered {
+                    region: region.to_string(),
+                    environments: environments.to_vec(),
+                })
+            };
+            let inventory = backend.inventory_as_regions_answer(answered).await;
+            sink.send(Event::Inventory(inventory));
+        }
         Command::Metrics { env, window } => {
             let period = crate::backend::metrics::period_for(window);
             let result = backend

@@ -238,3 +238,89 @@ async fn an_idle_window_sleeps_until_time_changes_what_it_shows() {
         "countdown on screen: next frame in {delay:?}"
     );
 }
+
+/// An empty emulator serving `region`, on the shared frozen clock's start.
+async fn region_emulator(region: &str, names: &[&str]) -> scale0::emulator::Emulator {
+    let emu = scale0::emulator::Emulator::start(scale0::emulator::Options {
+        port: 0,
+        speed: 0.0,
+        seed: scale0::emulator::Seed::Empty,
+        region: region.into(),
+        start_time: Some(t0()),
+    })
+    .await
+    .expect("emulator starts");
+    for name in names {
+        emu.add_environment(env(name)).await.expect("environment");
+    }
+    emu
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_list_shows_each_region_as_soon_as_it_answers() {
+    let east = region_emulator("us-east-1", &["east-a", "east-b"]).await;
+    let west = region_emulator("eu-west-1", &["west-a"]).await;
+    let slow = region_emulator("ap-southeast-2", &["sydney-a"]).await;
+    // Every call to the third region takes a second.
+    let (status, _) = admin(
+        &slow,
+        "/_scale0/faults",
+        serde_json::json!({"kind": "latency", "ms": 1000}),
+    )
+    .await;
+    assert!((200..300).contains(&status), "fault added: {status}");
+    let endpoints = [
+        (&east, "us-east-1"),
+        (&west, "eu-west-1"),
+        (&slow, "ap-southeast-2"),
+    ];
+    let backend = scale0::backend::aws::AwsBackend::connect(
+        scale0::backend::aws::ConnectOptions {
+            regions: endpoints.iter().map(|(_, r)| r.to_string()).collect(),
+            region_endpoints: endpoints
+                .iter()
+                .map(|(emu, r)| (r.to_string(), emu.endpoint_url().to_string()))
+                .collect(),
+            demo_credentials: true,
+            ..Default::default()
+        },
+        scale0::backend::config::Config::default(),
+        scale0::backend::server_clock::TimeSource::Shared(east.clock().clone()),
+    )
+    .await
+    .expect("backend connects");
+    let worker = Worker::with_backend(
+        &tokio::runtime::Handle::current(),
+        backend,
+        "three regions".into(),
+        || {},
+    );
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1400.0, 1000.0))
+        .build_ui_state(
+            |ui, app: &mut App| app.show(ui),
+            App::new(worker, Settings::default()),
+        );
+    let shown = |h: &Harness<'_, App>, name: &str| h.query_all_by_label(name).next().is_some();
+    let started = std::time::Instant::now();
+    let mut partial_seen = false;
+    while !shown(&h, "sydney-a") {
+        h.step();
+        if shown(&h, "east-a") && shown(&h, "west-a") && !shown(&h, "sydney-a") {
+            partial_seen = true;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "the slow region never appeared"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(
+        partial_seen,
+        "the answering regions were listed before the slow one"
+    );
+    assert!(shown(&h, "east-b"));
+    for emu in [east, west, slow] {
+        emu.shutdown().await;
+    }
+}
