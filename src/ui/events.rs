@@ -153,6 +153,12 @@ impl App {
                     }
                 }
                 Event::Sparklines(all, failed) => {
+                    // Environments gone from the list take their sparklines with them.
+                    if let Some(inv) = &self.inventory {
+                        let listed: std::collections::HashSet<_> =
+                            inv.environments.iter().map(|e| &e.key).collect();
+                        self.sparklines.retain(|k, _| listed.contains(k));
+                    }
                     self.sparklines.extend(
                         all.iter()
                             .map(|(k, m)| (k.clone(), crate::ui::plot::RowSparklines::new(m))),
