@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# Refresh fan-out: one inventory of 50 environments against the emulator, 100 ms added to
-# every API call; prints cold and warm refresh times in call latencies and the calls made.
-# Usage: bench/refresh.sh [LATENCY_MS]
+# Refresh fan-out: the inventory of N environments over R regions (one emulator each), with
+# a latency added to every API call; prints cold and warm refresh times in call latencies,
+# when the first region was listed, the calls made, and the serial time as the baseline.
+# Usage: bench/refresh.sh [--environments N] [--regions R] [--latency-ms MS] [--runs K]
+#   bench/refresh.sh                                  # 50 environments, 1 region, 100 ms
+#   bench/refresh.sh --environments 200 --regions 3   # team scale (issue 20)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SCALE0_BENCH_LATENCY_MS=${1:-100} cargo bench --bench refresh
+# A bare number is the latency, as before.
+if [[ "${1:-}" =~ ^[0-9]+$ ]]; then set -- --latency-ms "$@"; fi
+exec cargo bench --bench refresh -- "$@"

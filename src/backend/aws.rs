@@ -22,6 +22,9 @@ pub struct ConnectOptions {
     pub profile: Option<String>,
     pub regions: Vec<String>,
     pub endpoint_url: Option<String>,
+    /// A region's own endpoint, over `endpoint_url` (several local regions, one emulator
+    /// each: tests and the refresh bench).
+    pub region_endpoints: Vec<(String, String)>,
     /// Throwaway credentials for the demo region (never real ones).
     pub demo_credentials: bool,
     pub operation_timeout: Option<Duration>,
@@ -128,7 +131,11 @@ impl AwsBackend {
         let clients = regions
             .iter()
             .map(|r| {
-                let config = base.to_builder().region(Region::new(r.clone())).build();
+                let mut config = base.to_builder().region(Region::new(r.clone()));
+                if let Some((_, url)) = options.region_endpoints.iter().find(|(at, _)| at == r) {
+                    config = config.endpoint_url(url);
+                }
+                let config = config.build();
                 // Each answer's Date keeps the clock on the server's time.
                 let interceptor = sync_clock.then(|| ServerClockInterceptor::new(clock.clone()));
                 macro_rules! client {

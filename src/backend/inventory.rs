@@ -38,17 +38,43 @@ fn repository_of(s: &ServiceState) -> Option<String> {
     Some(uri.rsplit('/').next().unwrap_or(&uri).to_string())
 }
 
+/// The list's order: grouped by owner, environments without one last.
+pub fn sort_for_list(environments: &mut [Environment]) {
+    environments.sort_by(|a, b| {
+        (a.owner.is_none(), &a.owner, &a.key).cmp(&(b.owner.is_none(), &b.owner, &b.key))
+    });
+}
+
 impl AwsBackend {
     /// Every environment in every region, read concurrently; a failing region or service
     /// is reported in `problems` and does not hide the rest.
     pub async fn inventory(&self) -> Result<Inventory, BackendError> {
-        let results = futures_util::future::join_all(
-            self.regions
-                .iter()
-                .enumerate()
-                .map(|(i, r)| self.region_inventory(r, i == 0)),
-        )
-        .await;
+        self.inventory_as_regions_answer(|_, _| {}).await
+    }
+
+    /// The same, telling `answered` each region's environments as soon as that region has
+    /// answered while others are still being read (the list shows them at once).
+    pub async fn inventory_as_regions_answer(
+        &self,
+        mut answered: impl FnMut(&str, &[Environment]),
+    ) -> Result<Inventory, BackendError> {
+        let mut pending: futures_util::stream::FuturesUnordered<_> = self
+            .regions
+            .iter()
+            .enumerate()
+            .map(
+                |(i, r)| async move { (r.region.as_str(), self.region_inventory(r, i == 0).await) },
+            )
+            .collect();
+        let mut results = Vec::new();
+        while let Some((region, result)) = pending.next().await {
+            if let Ok(part) = &result
+                && !pending.is_empty()
+            {
+                answered(region, &part.environments);
+            }
+            results.push(result);
+        }
         let mut inventory = Inventory::default();
         let mut credential_error = None;
         for result in results {
@@ -68,12 +94,7 @@ impl AwsBackend {
         if let Some(e) = credential_error {
             return Err(e);
         }
-        inventory
-            .environments
-            // Grouped by owner; environments without one come last.
-            .sort_by(|a, b| {
-                (a.owner.is_none(), &a.owner, &a.key).cmp(&(b.owner.is_none(), &b.owner, &b.key))
-            });
+        sort_for_list(&mut inventory.environments);
         Ok(inventory)
     }
 
@@ -638,5 +659,20 @@ impl AwsBackend {
     ) -> Result<Vec<EnvMetrics>, BackendError> {
         let r = self.region(region)?;
         metrics::fetch(r, envs, start, end, period).await
+    }
+
+    /// The three series a list row's sparklines show (requests, 5xx, database capacity),
+    /// at 1-minute points: a fifth of what every series would cost.
+    pub async fn sparkline_metrics(
+        &self,
+        region: &str,
+        envs: &[&Environment],
+        start: Time,
+        end: Time,
+    ) -> Result<Vec<EnvMetrics>, BackendError> {
+        use metrics::Field;
+        let r = self.region(region)?;
+        let wanted = |f| matches!(f, Field::Requests | Field::Status5xx | Field::Capacity);
+        metrics::fetch_fields(r, envs, start, end, 60, wanted).await
     }
 }

@@ -11,6 +11,24 @@ use aws_smithy_types::DateTime;
 /// GetMetricData's limit on queries per call.
 pub const MAX_QUERIES: usize = 500;
 
+/// About as many points as a wide graph has pixel columns: a window is read at the
+/// shortest period that gives no more than this (a week: 10-minute points, 1,008 of them).
+pub const POINTS_PER_WINDOW: f64 = 1440.0;
+
+/// Periods a window may be read at: multiples of 60 s, as CloudWatch takes for data up to
+/// 15 days old (300 s multiples up to 63 days, 3,600 s beyond).
+const PERIODS: [i32; 8] = [60, 120, 300, 600, 900, 1800, 3600, 21600];
+
+/// The period (seconds) to read `window` seconds at: one point per pixel column of a wide
+/// graph, never finer than CloudWatch's 1-minute points.
+pub fn period_for(window: f64) -> i32 {
+    PERIODS
+        .iter()
+        .copied()
+        .find(|p| window / *p as f64 <= POINTS_PER_WINDOW)
+        .unwrap_or(PERIODS[PERIODS.len() - 1])
+}
+
 /// Which dashboard series a query fills.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Field {
@@ -121,7 +139,9 @@ fn plan_fields(
     out
 }
 
-/// Fetches `[start, end)` at `period` seconds for every environment, in order.
+/// Fetches `[start, end)` at `period` seconds for every environment, in order. Counts
+/// (Sum statistics) are per minute whatever the period, so a week read at 10-minute points
+/// is on the same axis as an hour read at 1-minute points.
 pub async fn fetch(
     r: &RegionClients,
     envs: &[&Environment],
@@ -130,6 +150,19 @@ pub async fn fetch(
     period: i32,
 ) -> Result<Vec<EnvMetrics>, BackendError> {
     run(&r.cloudwatch, envs.len(), plan(r, envs, period), start, end).await
+}
+
+/// The fields `wanted` accepts alone, e.g. the three series of the list's sparklines.
+pub async fn fetch_fields(
+    r: &RegionClients,
+    envs: &[&Environment],
+    start: f64,
+    end: f64,
+    period: i32,
+    wanted: impl Fn(Field) -> bool,
+) -> Result<Vec<EnvMetrics>, BackendError> {
+    let planned = plan_fields(r, envs, period, wanted);
+    run(&r.cloudwatch, envs.len(), planned, start, end).await
 }
 
 /// The databases' capacity alone over a long window (a paused state older than the
@@ -182,6 +215,16 @@ async fn fetch_chunk(
     }
 }
 
+/// What turns a Sum over the query's period into a count per minute (1 for other stats).
+fn per_minute_factor(query: &MetricDataQuery) -> f64 {
+    match query.metric_stat() {
+        Some(stat) if stat.stat() == Some("Sum") => {
+            60.0 / f64::from(stat.period().unwrap_or(60).max(60))
+        }
+        _ => 1.0,
+    }
+}
+
 async fn run(
     client: &aws_sdk_cloudwatch::Client,
     count: usize,
@@ -199,14 +242,54 @@ async fn run(
     .await;
     for (chunk, answer) in planned.chunks(MAX_QUERIES).zip(answers) {
         for (id, points) in answer? {
-            let Some((e, field, _)) = chunk.iter().find(|(_, _, q)| q.id() == Some(id.as_str()))
+            let Some((e, field, query)) =
+                chunk.iter().find(|(_, _, q)| q.id() == Some(id.as_str()))
             else {
                 continue;
             };
+            let per_minute = per_minute_factor(query);
             let s = series(&mut out[*e], *field);
-            s.points.extend(points);
+            s.points
+                .extend(points.into_iter().map(|(t, v)| (t, v * per_minute)));
             s.points.sort_by(|a, b| a.0.total_cmp(&b.0));
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_window_is_read_at_about_one_point_per_pixel_column() {
+        assert_eq!(period_for(900.0), 60);
+        assert_eq!(period_for(3.0 * 3600.0), 60);
+        assert_eq!(period_for(86400.0), 60);
+        assert_eq!(period_for(7.0 * 86400.0), 600);
+        for window in [900.0, 3600.0, 86400.0, 3.0 * 86400.0, 7.0 * 86400.0] {
+            let period = period_for(window);
+            assert_eq!(period % 60, 0, "CloudWatch takes multiples of 60 s");
+            assert!(window / period as f64 <= POINTS_PER_WINDOW);
+        }
+    }
+
+    #[test]
+    fn sums_are_per_minute_whatever_the_period() {
+        let query = |stat: &str, period: i32| {
+            let metric_stat = MetricStat::builder()
+                .metric(Metric::builder().metric_name("Requests").build())
+                .period(period)
+                .stat(stat)
+                .build();
+            MetricDataQuery::builder()
+                .id("q")
+                .metric_stat(metric_stat)
+                .build()
+        };
+        assert_eq!(per_minute_factor(&query("Sum", 600)), 0.1);
+        assert_eq!(per_minute_factor(&query("Sum", 60)), 1.0);
+        assert_eq!(per_minute_factor(&query("Maximum", 600)), 1.0);
+        assert_eq!(per_minute_factor(&query("p99", 600)), 1.0);
+    }
 }

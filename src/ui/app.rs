@@ -4,7 +4,9 @@
 
 use super::events::ProblemTracker;
 use super::intent::Intent;
+use super::list_cache::ListCache;
 use super::panels::{self, notifications::Notification};
+use super::plot::RowSparklines;
 use super::settings::Settings;
 use super::view::{self, BurstView, GraphsView, HeaderView, ProblemsView};
 use super::worker::{Command, Worker};
@@ -44,7 +46,12 @@ pub struct App {
     /// Per environment: when read, for which window, the series.
     pub(super) metrics: HashMap<EnvKey, (f64, f64, EnvMetrics)>,
     pub(super) metrics_error: HashMap<EnvKey, String>,
-    pub(super) sparklines: HashMap<EnvKey, EnvMetrics>,
+    /// Each environment's list sparklines, stored reduced to their few points.
+    pub(super) sparklines: HashMap<EnvKey, RowSparklines>,
+    /// Bumped by every event and intent: what was built from the state is kept until then.
+    pub(super) revision: u64,
+    pub(super) list_cache: Option<ListCache>,
+    pub(super) list_builds: u64,
     pub(super) images: HashMap<EnvKey, Vec<Image>>,
     pub(super) timeline: HashMap<EnvKey, Vec<TimelineEvent>>,
     pub(super) busy: HashMap<EnvKey, String>,
@@ -76,6 +83,9 @@ impl App {
             metrics: HashMap::new(),
             metrics_error: HashMap::new(),
             sparklines: HashMap::new(),
+            revision: 0,
+            list_cache: None,
+            list_builds: 0,
             images: HashMap::new(),
             timeline: HashMap::new(),
             busy: HashMap::new(),
@@ -99,7 +109,9 @@ impl App {
         self.worker.now()
     }
 
-    /// Loads data directly, as if the worker had delivered it (benchmarks).
+    /// Loads data directly, as if the worker had delivered it (benchmarks): every
+    /// environment's last hour becomes its sparklines, and only the selected environment's
+    /// series are kept for the graphs, as the app keeps them.
     pub fn load(
         &mut self,
         inventory: Inventory,
@@ -110,16 +122,44 @@ impl App {
         self.connection = Some(connection.to_string());
         self.inventory_at = Some(now);
         self.refresh_due = f64::INFINITY;
-        self.sparklines = metrics.clone();
-        let window = self.settings.window_seconds;
-        self.metrics = metrics
-            .into_iter()
-            .map(|(k, m)| (k, (now, window, m)))
-            .collect();
         if self.settings.selected.is_none() {
             self.settings.selected = inventory.environments.first().map(|e| e.key.to_string());
         }
+        let hour = |s: &crate::model::MetricSeries| crate::model::MetricSeries {
+            points: s
+                .points
+                .iter()
+                .copied()
+                .filter(|p| p.0 >= now - 3600.0)
+                .collect(),
+        };
+        self.sparklines = metrics
+            .iter()
+            .map(|(k, m)| {
+                let last_hour = EnvMetrics {
+                    requests: hour(&m.requests),
+                    status_5xx: hour(&m.status_5xx),
+                    capacity: hour(&m.capacity),
+                    ..EnvMetrics::default()
+                };
+                (k.clone(), RowSparklines::new(&last_hour))
+            })
+            .collect();
+        let window = self.settings.window_seconds;
+        let selected = self.settings.selected.clone();
+        self.metrics = metrics
+            .into_iter()
+            .filter(|(k, _)| Some(k.to_string()) == selected)
+            .map(|(k, m)| (k, (now, window, m)))
+            .collect();
         self.inventory = Some(inventory);
+        self.revision += 1;
+    }
+
+    /// Makes the next frame rebuild what frames reuse (list rows, reduced graphs), as if
+    /// the data had changed (benchmarks: the cost of a frame that rebuilds it all).
+    pub fn forget_frame_caches(&mut self) {
+        self.revision += 1;
     }
 
     /// Sets the burst panel's concurrency and duration (seconds).
@@ -201,7 +241,7 @@ impl App {
             let now = self.worker.now();
             if let Some(t) = self.inventory_at {
                 let problems = self.problems.problems().len();
-                let text = format!("updated {} ago", crate::model::human_duration(now - t));
+                let text = format!("updated {}", super::repaint::age_text(now - t));
                 if problems > 0 {
                     ui.colored_label(theme::WARN, format!("{text}, {problems} problem(s)"));
                 } else {
@@ -232,26 +272,20 @@ impl App {
     }
 
     fn list_ui(&mut self, ui: &mut Ui) -> Option<Intent> {
-        let now = self.worker.now();
-        let Some(inv) = &self.inventory else {
+        if self.inventory.is_none() {
             let view = view::ListView {
                 loading: self.connect_error.is_none(),
                 ..Default::default()
             };
             return panels::list::show(ui, &view, &mut self.settings.filter);
-        };
-        let busy = |k: &EnvKey| self.busy.contains_key(k);
-        let view = view::list_view(
-            &inv.environments,
-            &self.settings.filter,
-            self.settings.selected.as_deref(),
-            &busy,
-            &self.sparklines,
-            now,
-        );
+        }
         let mut filter = self.settings.filter.clone();
+        let view = self.cached_list_view();
         let intent = panels::list::show(ui, &view, &mut filter);
-        self.settings.filter = filter;
+        if filter != self.settings.filter {
+            self.settings.filter = filter;
+            self.revision += 1;
+        }
         intent
     }
 
@@ -270,7 +304,7 @@ impl App {
         let window = self.settings.window_seconds;
         let loaded = self.metrics.get(&env.key);
         let cost = loaded.map(|(_, w, m)| {
-            let period = if *w > 6.0 * 3600.0 { 300.0 } else { 60.0 };
+            let period = f64::from(crate::backend::metrics::period_for(*w));
             crate::model::cost::estimate(
                 &env,
                 crate::model::cost::average_over(&m.active_instances, period, *w),
@@ -335,6 +369,7 @@ impl App {
         let events = self.timeline.get(&env.key).map(Vec::as_slice);
         let graphs = GraphsView {
             metrics: loaded.map(|l| &l.2),
+            revision: self.revision,
             start: now - window,
             end: now,
             window,
@@ -393,6 +428,7 @@ impl App {
     }
 
     fn apply(&mut self, ctx: &egui::Context, intent: Intent) {
+        self.revision += 1;
         match intent {
             Intent::Select(key) => {
                 self.settings.selected = Some(key.to_string());
@@ -557,6 +593,7 @@ impl App {
         self.metrics.clear();
         self.metrics_error.clear();
         self.sparklines.clear();
+        self.list_cache = None;
         self.images.clear();
         self.timeline.clear();
         self.busy.clear();
@@ -591,7 +628,7 @@ impl App {
                     self.settings.refresh_seconds.max(5.0)
                 };
         }
-        // Ages and countdowns tick once a second; new data repaints at once.
-        ctx.request_repaint_after(std::time::Duration::from_secs(1));
+        // New data and input repaint at once; time passing only when it changes the screen.
+        ctx.request_repaint_after(self.next_frame_in());
     }
 }

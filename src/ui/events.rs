@@ -89,6 +89,7 @@ impl App {
     pub(super) fn absorb(&mut self) {
         while let Some(event) = self.worker.try_recv() {
             let now = self.worker.now();
+            self.revision += 1;
             match event {
                 Event::Connected { label, demo } => {
                     self.connection = Some(label);
@@ -132,6 +133,17 @@ impl App {
                     self.worker.send(Command::Sparklines(envs));
                     self.request_details();
                 }
+                Event::RegionAnswered {
+                    region,
+                    environments,
+                } => {
+                    // The list shows a region as soon as it answers; the rest stay as they
+                    // were until theirs do.
+                    let inv = self.inventory.get_or_insert_with(Default::default);
+                    inv.environments.retain(|e| e.key.region != region);
+                    inv.environments.extend(environments);
+                    crate::backend::inventory::sort_for_list(&mut inv.environments);
+                }
                 Event::Inventory(Err(e)) => {
                     // Keep the last good inventory; the problems banner says why it's old.
                     self.refresh_in_flight = false;
@@ -144,6 +156,10 @@ impl App {
                     }
                     match result {
                         Ok(m) => {
+                            // Only the selected environment's series are kept: the rest are
+                            // out of reach and read again when selected.
+                            let selected = self.settings.selected.clone();
+                            self.metrics.retain(|k, _| Some(k.to_string()) == selected);
                             self.metrics.insert(key.clone(), (now, window, m));
                             self.metrics_error.remove(&key);
                         }
@@ -153,7 +169,16 @@ impl App {
                     }
                 }
                 Event::Sparklines(all, failed) => {
-                    self.sparklines.extend(all);
+                    // Environments gone from the list take their sparklines with them.
+                    if let Some(inv) = &self.inventory {
+                        let listed: std::collections::HashSet<_> =
+                            inv.environments.iter().map(|e| &e.key).collect();
+                        self.sparklines.retain(|k, _| listed.contains(k));
+                    }
+                    self.sparklines.extend(
+                        all.iter()
+                            .map(|(k, m)| (k.clone(), crate::ui::plot::RowSparklines::new(m))),
+                    );
                     for (region, e) in failed {
                         self.problems
                             .fail(&format!("{region}: sparklines"), &e, now);

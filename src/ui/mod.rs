@@ -6,8 +6,10 @@
 mod app;
 mod events;
 pub mod intent;
+mod list_cache;
 pub mod panels;
 pub mod plot;
+pub mod repaint;
 pub mod settings;
 pub mod theme;
 pub mod view;

@@ -10,6 +10,9 @@ use crate::model::{
     EnvKey, EnvMetrics, Environment, Event as TimelineEvent, Image, Part, Power, ServiceStatus,
     human_duration, short_digest,
 };
+use crate::ui::plot::RowSparklines;
+use std::collections::HashMap;
+use std::sync::Arc;
 
 /// What a colour means; the theme turns it into a colour.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -177,9 +180,10 @@ fn unread_badge(u: &crate::model::Unread, last: Option<&str>) -> Badge {
     )
 }
 
-/// One row of the environment list.
+/// One row of the environment list: plain strings, built once per change of the data it
+/// shows (not per frame).
 #[derive(Clone, Debug)]
-pub struct ListRow<'a> {
+pub struct ListRow {
     pub key: EnvKey,
     /// Set on the first row of an owner's group.
     pub group: Option<String>,
@@ -188,12 +192,14 @@ pub struct ListRow<'a> {
     pub summary: String,
     pub selected: bool,
     pub busy: bool,
-    pub sparklines: Option<&'a EnvMetrics>,
 }
 
 #[derive(Clone, Debug, Default)]
 pub struct ListView<'a> {
-    pub rows: Vec<ListRow<'a>>,
+    /// Shared with the app's cache, so an unchanged list costs nothing to hand over.
+    pub rows: Arc<Vec<ListRow>>,
+    /// Each environment's sparklines, already reduced to their few points.
+    pub sparklines: Option<&'a HashMap<EnvKey, RowSparklines>>,
     /// Still loading the first inventory.
     pub loading: bool,
     /// Environments hidden by the filter.
@@ -202,11 +208,11 @@ pub struct ListView<'a> {
 
 /// The list, filtered by name or owner, grouped by owner (the inventory's order).
 pub fn list_view<'a>(
-    environments: &'a [Environment],
+    environments: &[Environment],
     filter: &str,
     selected: Option<&str>,
     busy: &dyn Fn(&EnvKey) -> bool,
-    sparklines: &'a std::collections::HashMap<EnvKey, EnvMetrics>,
+    sparklines: &'a HashMap<EnvKey, RowSparklines>,
     now: f64,
 ) -> ListView<'a> {
     let filter = filter.trim().to_lowercase();
@@ -240,11 +246,11 @@ pub fn list_view<'a>(
             summary: env.summary(now),
             selected: selected == Some(key_text.as_str()),
             busy: busy(&env.key),
-            sparklines: sparklines.get(&env.key),
         });
     }
     ListView {
-        rows,
+        rows: Arc::new(rows),
+        sparklines: Some(sparklines),
         loading: false,
         hidden,
     }
@@ -381,6 +387,8 @@ pub fn actions_view(
 #[derive(Clone, Debug)]
 pub struct GraphsView<'a> {
     pub metrics: Option<&'a EnvMetrics>,
+    /// Changes whenever `metrics` does: the reduced series are kept until it changes.
+    pub revision: u64,
     pub start: f64,
     pub end: f64,
     pub window: f64,

@@ -42,9 +42,16 @@ pub enum Event {
     },
     ConnectFailed(SessionError),
     Inventory(Result<Inventory, BackendError>),
+    /// One region's environments, while other regions are still being read; the whole
+    /// `Inventory` follows.
+    RegionAnswered {
+        region: String,
+        environments: Vec<Environment>,
+    },
     /// One environment's series for the window (seconds) it was asked for.
     Metrics(EnvKey, f64, Result<EnvMetrics, BackendError>),
-    /// Sparklines, and the regions whose series could not be read.
+    /// Sparklines (the last hour of requests, 5xx and capacity), and the regions whose
+    /// series could not be read.
     Sparklines(Vec<(EnvKey, EnvMetrics)>, Vec<(String, BackendError)>),
     Images(EnvKey, Result<Vec<Image>, BackendError>),
     Timeline(EnvKey, Result<Vec<TimelineEvent>, BackendError>),
@@ -223,9 +230,18 @@ async fn serve(backend: AwsBackend, mut rx: async_mpsc::UnboundedReceiver<Comman
 async fn handle(backend: &AwsBackend, command: Command, sink: &Sink) {
     let now = backend.clock().now();
     match command {
-        Command::Refresh => sink.send(Event::Inventory(backend.inventory().await)),
+        Command::Refresh => {
+            let answered = |region: &str, environments: &[Environment]| {
+                sink.send(Event::RegionAnswered {
+                    region: region.to_string(),
+                    environments: environments.to_vec(),
+                })
+            };
+            let inventory = backend.inventory_as_regions_answer(answered).await;
+            sink.send(Event::Inventory(inventory));
+        }
         Command::Metrics { env, window } => {
-            let period = if window > 6.0 * 3600.0 { 300 } else { 60 };
+            let period = crate::backend::metrics::period_for(window);
             let result = backend
                 .metrics(&env.key.region, &[&env], now - window, now, period)
                 .await
@@ -240,7 +256,8 @@ async fn handle(backend: &AwsBackend, command: Command, sink: &Sink) {
             for region in regions {
                 let refs: Vec<&Environment> =
                     envs.iter().filter(|e| e.key.region == region).collect();
-                match backend.metrics(&region, &refs, now - 3600.0, now, 60).await {
+                let read = backend.sparkline_metrics(&region, &refs, now - 3600.0, now);
+                match read.await {
                     Ok(all) => out.extend(refs.iter().map(|e| e.key.clone()).zip(all)),
                     Err(e) => failed.push((region, e)),
                 }

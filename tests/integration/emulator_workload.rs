@@ -56,8 +56,12 @@ pub async fn burst(url: &str, clients: usize, rounds: usize) -> Vec<(u16, String
                 .unwrap();
             let mut out = Vec::new();
             for _ in 0..rounds {
-                let r = client.get(&url).send().await.expect("request");
-                out.push((r.status().as_u16(), r.text().await.unwrap_or_default()));
+                // A failed request is recorded (status 0), never a panic: the other
+                // clients wait for this one at the barrier.
+                match client.get(&url).send().await {
+                    Ok(r) => out.push((r.status().as_u16(), r.text().await.unwrap_or_default())),
+                    Err(e) => out.push((0, e.to_string())),
+                }
                 barrier.wait().await;
             }
             out

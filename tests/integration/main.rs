@@ -18,4 +18,5 @@ mod fault_matrix;
 mod fuzz;
 mod moto;
 mod panels;
+mod scale;
 mod ui;

@@ -239,7 +239,7 @@ fn header_panel_shows_state_cost_budget_and_ages() {
     check_snapshot("header", &tree(&h));
     assert!(h.query_by_label_contains("newer image pushed").is_some());
     assert!(h.query_by_label_contains("expect HTTP 500s").is_some());
-    assert!(h.query_by_label_contains("state read 12 s ago").is_some());
+    assert!(h.query_by_label_contains("state read 10 s ago").is_some());
 }
 
 #[test]
@@ -293,6 +293,7 @@ fn graphs_panel_has_units_windows_and_asks_for_a_window() {
     }];
     let view = GraphsView {
         metrics: Some(&m),
+        revision: 0,
         start: NOW - 3600.0,
         end: NOW,
         window: 3600.0,

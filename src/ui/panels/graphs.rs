@@ -1,34 +1,149 @@
 //! The graphs: five series groups on one linked time axis, with units on every axis, the
 //! timeline's events as labelled lines (hover tells what happened), and a burst drawn
-//! where it happened. Series are reduced to what the pixels can show.
+//! where it happened. Series are reduced to what the pixels can show (min and max per pixel
+//! column) and the reduced series are kept until the data or the width changes.
 
 use super::{clock_label, theme};
-use crate::model::{Event as TimelineEvent, MetricSeries};
+use crate::model::{EnvMetrics, Event as TimelineEvent, MetricSeries};
 use crate::ui::intent::Intent;
 use crate::ui::plot;
 use crate::ui::view::GraphsView;
 use egui::{Color32, RichText, Ui};
 use egui_plot::{HLine, Legend, Line, LineStyle, Plot, PlotPoint, PlotPoints, Text, VLine};
+use std::sync::Arc;
 
 /// The windows a person can pick.
-pub const WINDOWS: [(f64, &str); 5] = [
+pub const WINDOWS: [(f64, &str); 6] = [
     (900.0, "15 min"),
     (3600.0, "1 h"),
     (3.0 * 3600.0, "3 h"),
     (12.0 * 3600.0, "12 h"),
     (86400.0, "24 h"),
+    (7.0 * 86400.0, "7 d"),
 ];
+
+/// Pixels per reduced column: at most four points per two pixels.
+const PIXELS_PER_COLUMN: f32 = 2.0;
+
+/// The plot's id for a graph's title (tests read its bounds from egui's memory).
+pub fn graph_id(title: &str) -> egui::Id {
+    egui::Id::unique(("scale0 graph", title))
+}
+
+/// The series the graphs draw, in one order: where each one's reduced form is kept.
+#[derive(Clone, Copy)]
+enum Shown {
+    Requests,
+    Status2xx,
+    Status5xx,
+    LatencyP50,
+    LatencyP99,
+    Instances,
+    Concurrency,
+    Capacity,
+    Connections,
+}
+
+const SHOWN: [Shown; 9] = [
+    Shown::Requests,
+    Shown::Status2xx,
+    Shown::Status5xx,
+    Shown::LatencyP50,
+    Shown::LatencyP99,
+    Shown::Instances,
+    Shown::Concurrency,
+    Shown::Capacity,
+    Shown::Connections,
+];
+
+fn shown_series(m: &EnvMetrics, s: Shown) -> &MetricSeries {
+    match s {
+        Shown::Requests => &m.requests,
+        Shown::Status2xx => &m.status_2xx,
+        Shown::Status5xx => &m.status_5xx,
+        Shown::LatencyP50 => &m.latency_p50,
+        Shown::LatencyP99 => &m.latency_p99,
+        Shown::Instances => &m.active_instances,
+        Shown::Concurrency => &m.concurrency,
+        Shown::Capacity => &m.capacity,
+        Shown::Connections => &m.connections,
+    }
+}
+
+/// The reduced series and what they were reduced from: the data's revision, the column
+/// count and the window.
+#[derive(Clone)]
+struct Reduced {
+    key: (u64, usize, u64),
+    series: Arc<Vec<plot::Decimated>>,
+}
+
+/// The reduced series for this data and width: from egui's memory when neither changed.
+fn reduced(
+    ui: &Ui,
+    view: &GraphsView,
+    m: &EnvMetrics,
+    columns: usize,
+) -> Arc<Vec<plot::Decimated>> {
+    let id = egui::Id::unique("scale0 reduced graphs");
+    let key = (view.revision, columns, view.window.to_bits());
+    if let Some(hit) = ui
+        .data(|d| d.get_temp::<Reduced>(id))
+        .filter(|r| r.key == key)
+    {
+        return hit.series;
+    }
+    let column_seconds = view.window / columns.max(1) as f64;
+    // A missing point is a gap: more than two and a half periods without one.
+    let gap = (2.5 * median_step(&m.requests.points)).max(150.0);
+    let count = egui::Id::unique("scale0 graph reductions");
+    ui.data_mut(|d| *d.get_temp_mut_or_default::<u64>(count) += 1);
+    let series = Arc::new(
+        SHOWN
+            .iter()
+            .map(|s| plot::decimate(&shown_series(m, *s).points, column_seconds, gap))
+            .collect::<Vec<_>>(),
+    );
+    ui.data_mut(|d| {
+        d.insert_temp(
+            id,
+            Reduced {
+                key,
+                series: series.clone(),
+            },
+        )
+    });
+    series
+}
+
+/// How many times the graphs' series were reduced in this context: once per change of the
+/// data or the width, never for a frame that changed neither.
+pub fn reductions(ctx: &egui::Context) -> u64 {
+    ctx.data(|d| d.get_temp::<u64>(egui::Id::unique("scale0 graph reductions")))
+        .unwrap_or(0)
+}
+
+/// The usual step between points (the period the series was read at).
+fn median_step(points: &[(f64, f64)]) -> f64 {
+    let mut steps: Vec<f64> = points
+        .windows(2)
+        .take(64)
+        .map(|w| w[1].0 - w[0].0)
+        .collect();
+    steps.sort_by(f64::total_cmp);
+    steps.get(steps.len() / 2).copied().unwrap_or(60.0)
+}
 
 const GRAPH_HEIGHT: f32 = 118.0;
 
 struct Series<'a> {
     name: &'static str,
-    points: &'a MetricSeries,
+    points: &'a plot::Decimated,
     color: Color32,
     dashed: bool,
 }
 
-fn series<'a>(name: &'static str, points: &'a MetricSeries, color: Color32) -> Series<'a> {
+fn series<'a>(name: &'static str, points: &'a plot::Decimated, color: Color32) -> Series<'a> {
     Series {
         name,
         points,
@@ -62,8 +177,10 @@ pub fn show(ui: &mut Ui, view: &GraphsView) -> Option<Intent> {
         });
         return intent;
     };
-    // Two points (min and max) per ~3 pixels is all a line can show.
-    let columns = (ui.available_width().max(100.0) / 3.0) as usize;
+    let columns = (ui.available_width().max(100.0) / PIXELS_PER_COLUMN) as usize;
+    let all = reduced(ui, view, m, columns);
+    let r = |s: Shown| &all[s as usize];
+    let long = view.window > 86400.0;
     let link = egui::Id::unique("environment time axis");
     let draw = |ui: &mut Ui,
                 title: &str,
@@ -74,7 +191,14 @@ pub fn show(ui: &mut Ui, view: &GraphsView) -> Option<Intent> {
         ui.label(RichText::new(title).strong());
         let events = view.events;
         let span = view.end - view.start;
+        // Event labels sit at the data's top: placed at the plot's own top, they would
+        // widen its automatic bounds a little every frame (the y axis crept to ~15,000).
+        let top = lines
+            .iter()
+            .filter_map(|s| s.points.max)
+            .fold(1.0_f64, f64::max);
         Plot::new(title)
+            .id(graph_id(title))
             .height(GRAPH_HEIGHT)
             // Room for the scroll bar on the right.
             .width(ui.available_width() - 14.0)
@@ -87,7 +211,7 @@ pub fn show(ui: &mut Ui, view: &GraphsView) -> Option<Intent> {
             .allow_scroll(false)
             .y_axis_label(unit)
             .y_axis_min_width(44.0)
-            .x_axis_formatter(|mark, _| clock_label(mark.value))
+            .x_axis_formatter(move |mark, _| axis_label(mark.value, long))
             .label_formatter(move |hover| {
                 let position = match hover {
                     egui_plot::HoverPosition::NearDataPoint { position, .. }
@@ -106,8 +230,9 @@ pub fn show(ui: &mut Ui, view: &GraphsView) -> Option<Intent> {
             })
             .show(ui, |plot_ui| {
                 for s in &lines {
-                    for segment in plot::reduce(&s.points.points, columns, 150.0) {
-                        let mut line = Line::new(s.name, PlotPoints::from(segment)).color(s.color);
+                    for segment in &s.points.segments {
+                        let points = PlotPoints::Borrowed(segment.as_slice());
+                        let mut line = Line::new(s.name, points).color(s.color);
                         if s.dashed {
                             line = line.style(LineStyle::dashed_loose());
                         }
@@ -116,7 +241,6 @@ pub fn show(ui: &mut Ui, view: &GraphsView) -> Option<Intent> {
                 }
                 // Unnamed, so the legend lists series, not events.
                 let bounds = plot_ui.plot_bounds();
-                let top = bounds.max()[1];
                 // Labels closer than 4 % of the axis would overlap: only the first is written.
                 let min_gap = bounds.width() * 0.04;
                 let mut last_label = f64::NEG_INFINITY;
@@ -139,9 +263,9 @@ pub fn show(ui: &mut Ui, view: &GraphsView) -> Option<Intent> {
         "Requests per minute",
         "req/min",
         vec![
-            series("all", &m.requests, theme::NEUTRAL),
-            series("2xx", &m.status_2xx, theme::OK),
-            series("5xx", &m.status_5xx, theme::ERROR),
+            series("all", r(Shown::Requests), theme::NEUTRAL),
+            series("2xx", r(Shown::Status2xx), theme::OK),
+            series("5xx", r(Shown::Status5xx), theme::ERROR),
         ],
         true,
         &|plot_ui| {
@@ -158,10 +282,10 @@ pub fn show(ui: &mut Ui, view: &GraphsView) -> Option<Intent> {
         "Latency",
         "ms",
         vec![
-            series("p50", &m.latency_p50, theme::P50),
+            series("p50", r(Shown::LatencyP50), theme::P50),
             Series {
                 dashed: true,
-                ..series("p99", &m.latency_p99, theme::P99)
+                ..series("p99", r(Shown::LatencyP99), theme::P99)
             },
         ],
         false,
@@ -172,8 +296,8 @@ pub fn show(ui: &mut Ui, view: &GraphsView) -> Option<Intent> {
         "Instances and concurrent requests",
         "count",
         vec![
-            series("active instances", &m.active_instances, theme::INFO),
-            series("concurrency", &m.concurrency, theme::NEUTRAL),
+            series("active instances", r(Shown::Instances), theme::INFO),
+            series("concurrency", r(Shown::Concurrency), theme::NEUTRAL),
         ],
         false,
         &|_| {},
@@ -182,7 +306,7 @@ pub fn show(ui: &mut Ui, view: &GraphsView) -> Option<Intent> {
         ui,
         "Database capacity (0 = paused)",
         "ACU",
-        vec![series("capacity", &m.capacity, theme::OK)],
+        vec![series("capacity", r(Shown::Capacity), theme::OK)],
         false,
         &|_| {},
     );
@@ -190,7 +314,7 @@ pub fn show(ui: &mut Ui, view: &GraphsView) -> Option<Intent> {
         ui,
         "Database connections",
         "conns",
-        vec![series("connections", &m.connections, theme::INFO)],
+        vec![series("connections", r(Shown::Connections), theme::INFO)],
         false,
         &|plot_ui| {
             if let Some(max) = view.max_connections {
@@ -199,6 +323,16 @@ pub fn show(ui: &mut Ui, view: &GraphsView) -> Option<Intent> {
         },
     );
     intent
+}
+
+/// "14:30", or "Tue 14:30" on windows longer than a day.
+fn axis_label(t: f64, long: bool) -> String {
+    if !long {
+        return clock_label(t);
+    }
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    let day = DAYS[(t / 86400.0).floor().rem_euclid(7.0) as usize];
+    format!("{day} {}", clock_label(t))
 }
 
 /// The event nearest to `t` within `tolerance` seconds.

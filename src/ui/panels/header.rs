@@ -27,7 +27,7 @@ pub fn show(ui: &mut Ui, view: &HeaderView) {
         }
         if let Some(age) = view.state_age {
             ui.label(
-                RichText::new(format!("state read {} ago", human_duration(age)))
+                RichText::new(format!("state read {}", crate::ui::repaint::age_text(age)))
                     .small()
                     .color(theme::MUTED),
             );

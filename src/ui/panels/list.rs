@@ -72,17 +72,19 @@ pub fn show(ui: &mut Ui, view: &ListView, filter: &mut String) -> Option<Intent>
                                     if ui.selectable_label(row.selected, name).clicked() {
                                         chosen = Some(Intent::Select(row.key.clone()));
                                     }
-                                    if let Some(m) = row.sparklines {
-                                        plot::sparkline(ui, &m.requests, 1.0, theme::NEUTRAL)
+                                    if let Some(m) =
+                                        view.sparklines.and_then(|all| all.get(&row.key))
+                                    {
+                                        plot::sparkline_ui(ui, &m.requests, theme::NEUTRAL)
                                             .on_hover_text("requests, last hour");
                                         // Red only when there were errors to show.
-                                        if m.status_5xx.points.iter().any(|p| p.1 > 0.0) {
-                                            plot::sparkline(ui, &m.status_5xx, 1.0, theme::ERROR)
+                                        if m.status_5xx.any_above_zero {
+                                            plot::sparkline_ui(ui, &m.status_5xx, theme::ERROR)
                                                 .on_hover_text("5xx, last hour");
                                         } else {
                                             ui.add_space(64.0);
                                         }
-                                        plot::sparkline(ui, &m.capacity, 1.0, theme::OK)
+                                        plot::sparkline_ui(ui, &m.capacity, theme::OK)
                                             .on_hover_text("database ACU, last hour");
                                     }
                                     if row.busy {
