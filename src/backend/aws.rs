@@ -36,13 +36,14 @@ pub struct RegionClients {
     pub rds: aws_sdk_rds::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub rdsdata: aws_sdk_rdsdata::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
 }
 
 #[derive(Clone)]
 pub struct AwsBackend {
     pub(super) regions: Vec<RegionClients>,
     pub(super) mappings: Vec<EnvMapping>,
-    profile: Option<String>,
+    pub(super) profile: Option<String>,
     credentials: Option<aws_credential_types::provider::SharedCredentialsProvider>,
     /// The server's present: every window and age compared with AWS's data.
     pub(super) clock: Clock,
@@ -138,6 +139,7 @@ impl AwsBackend {
                     rds: client!(aws_sdk_rds),
                     cloudwatch: client!(aws_sdk_cloudwatch),
                     rdsdata: client!(aws_sdk_rdsdata),
+                    logs: client!(aws_sdk_cloudwatchlogs),
                 }
             })
             .collect();

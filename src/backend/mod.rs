@@ -12,6 +12,7 @@ mod ecr;
 mod environment;
 pub(crate) mod inventory;
 pub mod live_state;
+pub mod logs;
 pub mod metrics;
 pub mod server_clock;
 mod services;
@@ -51,6 +52,14 @@ pub enum BackendError {
     },
     #[error("{0}")]
     Other(String),
+    /// A log group that does not exist (log export off, or nothing logged yet): `hint`
+    /// says how to turn it on.
+    #[error("{message}\n  {hint}")]
+    NoLogGroup {
+        group: String,
+        message: String,
+        hint: String,
+    },
 }
 
 /// Why credentials did not work: the demo fallback and the login offer depend on it.

@@ -239,6 +239,7 @@ pub async fn run(global: &GlobalArgs, command: Command) -> Result<(), CliError> 
         Command::Config
         | Command::Emulator(_)
         | Command::Burst(_)
+        | Command::Logs(_)
         | Command::Completions { .. } => {}
     }
     Ok(())

@@ -4,6 +4,7 @@
 mod burst;
 mod commands;
 mod emulator;
+mod logs;
 mod output;
 
 use crate::backend::BackendError;
@@ -143,6 +144,9 @@ pub enum Command {
     },
     /// Send an HTTP load burst to a URL or an environment's service (like hey or oha).
     Burst(Box<burst::BurstArgs>),
+    /// The environment's logs from CloudWatch Logs (app, deploy, events, db), like
+    /// `aws logs tail`; --follow keeps reading.
+    Logs(logs::LogsArgs),
     /// Print the config file's path and a commented example.
     Config,
     /// Run the embedded local AWS region in the foreground on 127.0.0.1.
@@ -214,6 +218,7 @@ pub fn main() -> ExitCode {
                 .await
                 .map_err(CliError::Other),
             Command::Burst(args) => burst::run(&cli.global, *args).await,
+            Command::Logs(args) => logs::run(&cli.global, args).await,
             command => commands::run(&cli.global, command).await,
         }
     });
@@ -255,7 +260,8 @@ impl CliError {
                 BackendError::NotFound(_)
                 | BackendError::InvalidInput(_)
                 | BackendError::NoRegion(_) => exit::USAGE,
-                BackendError::Refused(_) => exit::REFUSED,
+                // Log export off is the environment's state, like a paused service.
+                BackendError::Refused(_) | BackendError::NoLogGroup { .. } => exit::REFUSED,
                 BackendError::Timeout(_) => exit::TIMEOUT,
                 BackendError::Aws { .. } | BackendError::Other(_) => exit::FAILURE,
             },

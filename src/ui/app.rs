@@ -57,6 +57,7 @@ pub struct App {
     pub(super) palette: Option<String>,
     pub(super) help: bool,
     pub(super) settings_open: bool,
+    pub(super) logs: super::logs::LogsState,
 }
 
 impl App {
@@ -91,6 +92,7 @@ impl App {
             palette: None,
             help: false,
             settings_open: false,
+            logs: Default::default(),
         }
     }
 
@@ -149,6 +151,7 @@ impl App {
     pub fn show(&mut self, ui: &mut Ui) {
         self.absorb();
         self.schedule(ui.ctx());
+        self.ensure_logs();
         let mut intents = Vec::new();
         intents.extend(self.shortcuts(ui));
         egui::Panel::top("top").show(ui, |ui| intents.extend(self.top_ui(ui)));
@@ -345,10 +348,13 @@ impl App {
                 .as_ref()
                 .map(|d| d.max_connections_estimate() as f64),
             error: self.metrics_error.get(&env.key).cloned(),
+            marker: self.logs.marker(),
         };
         intents.extend(panels::graphs::show(ui, &graphs));
         ui.separator();
-        panels::timeline::show(ui, events);
+        intents.extend(super::logs::panel(ui, &mut self.logs, now));
+        ui.separator();
+        intents.extend(panels::timeline::show(ui, events));
         intents
     }
 
@@ -407,6 +413,8 @@ impl App {
             Intent::SetWindow(seconds) => {
                 self.settings.window_seconds = seconds;
                 self.request_details();
+                // The logs read the graphs' window again (ensure_logs, next frame).
+                self.logs.env = None;
             }
             Intent::SetBurst {
                 concurrency,
@@ -430,6 +438,15 @@ impl App {
             Intent::ClosePalette => self.palette = None,
             Intent::CloseHelp => self.help = false,
             Intent::CloseSettings => self.settings_open = false,
+            Intent::Copy(text) => {
+                ctx.copy_text(text);
+                self.notify("copied the line".into(), true);
+            }
+            intent @ (Intent::LogSource(_)
+            | Intent::LogFilter
+            | Intent::LogFollow(_)
+            | Intent::LogSelect(_)
+            | Intent::LogsAt(_)) => self.apply_logs(intent),
         }
     }
 
@@ -562,6 +579,7 @@ impl App {
         self.sparklines.clear();
         self.images.clear();
         self.timeline.clear();
+        self.logs = Default::default();
         self.busy.clear();
         self.confirm = None;
         self.burst = BurstState {

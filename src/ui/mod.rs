@@ -6,6 +6,7 @@
 mod app;
 mod events;
 pub mod intent;
+pub mod logs;
 pub mod panels;
 pub mod plot;
 pub mod settings;

@@ -47,9 +47,11 @@ pub fn show(ui: &mut Ui, view: &GraphsView) -> Option<Intent> {
             }
         }
         ui.label(
-            RichText::new("times in UTC; grey lines are events (hover a graph)")
-                .small()
-                .color(theme::MUTED),
+            RichText::new(
+                "times in UTC; grey lines are events (hover a graph); click a graph for its logs",
+            )
+            .small()
+            .color(theme::MUTED),
         );
     });
     if let Some(e) = &view.error {
@@ -65,6 +67,8 @@ pub fn show(ui: &mut Ui, view: &GraphsView) -> Option<Intent> {
     // Two points (min and max) per ~3 pixels is all a line can show.
     let columns = (ui.available_width().max(100.0) / 3.0) as usize;
     let link = egui::Id::unique("environment time axis");
+    // A click on any graph asks for the logs around that moment.
+    let clicked = std::cell::Cell::new(None);
     let draw = |ui: &mut Ui,
                 title: &str,
                 unit: &str,
@@ -130,6 +134,15 @@ pub fn show(ui: &mut Ui, view: &GraphsView) -> Option<Intent> {
                                 .anchor(egui::Align2::LEFT_TOP),
                         );
                     }
+                }
+                if let Some(t) = view.marker {
+                    plot_ui.vline(VLine::new("", t).color(theme::LOG_MARKER).width(1.5));
+                }
+                if plot_ui.response().clicked()
+                    && let Some(p) = plot_ui.pointer_coordinate()
+                {
+                    // The axis has margins: a click past either end means that end.
+                    clicked.set(Some(p.x.clamp(view.start, view.end)));
                 }
                 extra(plot_ui);
             });
@@ -198,7 +211,7 @@ pub fn show(ui: &mut Ui, view: &GraphsView) -> Option<Intent> {
             }
         },
     );
-    intent
+    clicked.get().map(Intent::LogsAt).or(intent)
 }
 
 /// The event nearest to `t` within `tolerance` seconds.
