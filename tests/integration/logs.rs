@@ -306,6 +306,38 @@ async fn a_follow_that_loses_the_endpoint_resumes_from_its_token_without_duplica
     let (idle, _, states) = drain(&mut f, 5).await;
     assert!(idle.is_empty());
     assert_eq!(states.last(), Some(&FollowState::Idle));
+    // Idle polls space out, up to the bound; a new line brings the interval back.
+    // (Each poll re-reads the last 10 s, two pages of 5 here: only whole polls count.)
+    let mut waits = Vec::new();
+    for _ in 0..30 {
+        let u = f.poll().await.unwrap();
+        assert!(u.lines.is_empty(), "{:?}", u.lines);
+        if u.caught_up {
+            assert_eq!(u.state, FollowState::Idle);
+            waits.push(u.wait);
+            if waits.len() == 5 {
+                break;
+            }
+        }
+    }
+    assert!(waits.windows(2).all(|w| w[0] <= w[1]), "{waits:?}");
+    assert_eq!(waits.last(), Some(&pacing.max_interval), "{waits:?}");
+    requests(&emu, &url, 1).await;
+    let (fresh, _, _) = drain(&mut f, 20).await;
+    assert_eq!(fresh.len(), 1);
+    let mut next = None;
+    for _ in 0..10 {
+        let u = f.poll().await.unwrap();
+        if u.caught_up {
+            next = Some(u.wait);
+            break;
+        }
+    }
+    assert_eq!(
+        next,
+        Some(pacing.interval * 2),
+        "back to the short interval, doubling again"
+    );
     emu.shutdown().await;
 }
 
