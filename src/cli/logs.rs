@@ -76,6 +76,18 @@ pub async fn run(global: &GlobalArgs, args: LogsArgs) -> Result<(), CliError> {
             for line in &read.lines {
                 let _ = writeln!(out, "{}", human(line));
             }
+            if read.lines.is_empty() {
+                // Nothing matched: say so, so an empty answer is not mistaken for a failure.
+                eprintln!(
+                    "scale0: no lines in {} since {}{}",
+                    target.place.group,
+                    iso8601(query.start),
+                    match &args.filter {
+                        Some(f) => format!(" matching {}", crate::backend::cut(f, 64)),
+                        None => String::new(),
+                    }
+                );
+            }
             if let Some(t) = read.truncated {
                 eprintln!(
                     "scale0: showing the first {} lines; more from {} on (narrow --since or --filter, or raise --limit)",

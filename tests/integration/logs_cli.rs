@@ -126,6 +126,13 @@ async fn logs_prints_lines_json_and_the_exit_codes_of_the_cli() {
     let (code, out, _) = run(&emu, &["logs", "qa", "--since", "2d", "--limit", "3"]).await;
     assert_eq!((code, out.lines().count()), (0, 3));
 
+    // Nothing matches: exit 0, and it says so.
+    let (code, out, err) = run(&emu, &["logs", "dev", "--filter", "no-line-has-this"]).await;
+    assert_eq!((code, out.as_str()), (0, ""), "{err}");
+    assert!(
+        err.contains("no lines in /aws/apprunner/scale0-dev/"),
+        "{err}"
+    );
     // Log export off: exit 3, and how to turn it on.
     let (code, _, err) = run(&emu, &["logs", "dave", "--source", "db"]).await;
     assert_eq!(code, 3, "{err}");
