@@ -41,6 +41,7 @@ pub struct RegionClients {
     pub rds: aws_sdk_rds::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub rdsdata: aws_sdk_rdsdata::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
 }
 
 /// A region's environments as one refresh found them, and when (server clock).
@@ -52,7 +53,7 @@ pub struct AwsBackend {
     pub(super) mappings: Vec<EnvMapping>,
     /// Which accounts are read-only (stamped on every environment the inventory reads).
     pub(super) guard: crate::backend::guard::Guard,
-    profile: Option<String>,
+    pub(super) profile: Option<String>,
     credentials: Option<aws_credential_types::provider::SharedCredentialsProvider>,
     /// The server's present: every window and age compared with AWS's data.
     pub(super) clock: Clock,
@@ -158,6 +159,7 @@ impl AwsBackend {
                     rds: client!(aws_sdk_rds),
                     cloudwatch: client!(aws_sdk_cloudwatch),
                     rdsdata: client!(aws_sdk_rdsdata),
+                    logs: client!(aws_sdk_cloudwatchlogs),
                 }
             })
             .collect();

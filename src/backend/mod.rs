@@ -14,6 +14,7 @@ pub mod guard;
 pub(crate) mod inventory;
 mod knowledge;
 pub mod live_state;
+pub mod logs;
 pub mod metrics;
 mod parameters;
 pub mod profiles;
@@ -71,6 +72,14 @@ pub enum BackendError {
     Malformed(String),
     #[error("{0}")]
     Other(String),
+    /// A log group that does not exist (log export off, or nothing logged yet): `hint`
+    /// says how to turn it on.
+    #[error("{message}\n  {hint}")]
+    NoLogGroup {
+        group: String,
+        message: String,
+        hint: String,
+    },
 }
 
 impl BackendError {
@@ -85,7 +94,9 @@ impl BackendError {
             BackendError::NoRegion(_)
             | BackendError::NotFound(_)
             | BackendError::InvalidInput(_) => FailureKind::BadInput,
-            BackendError::Refused(_) | BackendError::ReadOnly(_) => FailureKind::Refused,
+            BackendError::Refused(_)
+            | BackendError::ReadOnly(_)
+            | BackendError::NoLogGroup { .. } => FailureKind::Refused,
             BackendError::Timeout(_) => FailureKind::TimedOut,
             BackendError::Unreachable(_) => FailureKind::Unreachable,
             BackendError::Unknown { kind, .. } => *kind,

@@ -187,6 +187,19 @@ pub async fn run(global: &GlobalArgs, args: BurstArgs) -> Result<(), CliError> {
         }
     }
     let snapshot = handle.wait().await;
+    // The app log's errors during the burst (the seed's 500s had their cause there).
+    let app_log = match (&env, server_started) {
+        (Some((session, env)), Some(started)) => {
+            let ended = session.backend.clock().now();
+            Some(
+                session
+                    .backend
+                    .app_errors(env, started - 1.0, ended + 1.0)
+                    .await,
+            )
+        }
+        _ => None,
+    };
     let record = RunRecord::new(target_info, settings, snapshot);
     let saved = if args.no_save {
         None
@@ -199,7 +212,7 @@ pub async fn run(global: &GlobalArgs, args: BurstArgs) -> Result<(), CliError> {
             }
         }
     };
-    print_result(global, args.output, &record)?;
+    print_result(global, args.output, &record, app_log.as_ref())?;
     if let Some(path) = saved {
         eprintln!("saved as {} ({})", record.id, path.display());
     }
@@ -244,15 +257,21 @@ fn config(args: &BurstArgs, url: String) -> Result<BurstConfig, CliError> {
     })
 }
 
+type AppLog = Result<crate::backend::logs::ErrorSummary, crate::backend::BackendError>;
+
 fn print_result(
     global: &GlobalArgs,
     output: Option<OutputFormat>,
     record: &RunRecord,
+    app_log: Option<&AppLog>,
 ) -> Result<(), CliError> {
     let json = |value: serde_json::Result<serde_json::Value>| -> Result<(), CliError> {
         let mut value = value.map_err(|e| CliError::Other(e.into()))?;
         if let Some(map) = value.as_object_mut() {
             map.insert("schema".into(), JSON_SCHEMA.into());
+            if let Some(log) = app_log {
+                map.insert("app_log".into(), super::logs::summary_json(log));
+            }
         }
         println!("{value:#}");
         Ok(())
@@ -261,11 +280,17 @@ fn print_result(
         Some(OutputFormat::Json) => json(serde_json::to_value(record)),
         Some(OutputFormat::Csv) => {
             print!("{}", runs::csv(&record.result));
+            if let Some(log) = app_log {
+                eprint!("{}", super::logs::summary_text(log));
+            }
             Ok(())
         }
         None if global.json => json(serde_json::to_value(&record.result)),
         None => {
             print!("{}", report::summary(&record.result));
+            if let Some(log) = app_log {
+                print!("{}", super::logs::summary_text(log));
+            }
             Ok(())
         }
     }

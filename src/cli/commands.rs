@@ -287,6 +287,7 @@ pub async fn run(global: &GlobalArgs, command: Command) -> Result<(), CliError> 
         | Command::Burst(_)
         | Command::Login(_)
         | Command::Profiles
+        | Command::Logs(_)
         | Command::Completions { .. } => {}
     }
     Ok(())

@@ -5,6 +5,7 @@ mod accounts;
 mod burst;
 mod commands;
 mod emulator;
+mod logs;
 mod output;
 
 use crate::backend::BackendError;
@@ -163,6 +164,9 @@ pub enum Command {
     Login(accounts::LoginArgs),
     /// List the AWS profiles: account, region, credentials, SSO session and login state.
     Profiles,
+    /// The environment's logs from CloudWatch Logs (app, deploy, events, db), like
+    /// `aws logs tail`; --follow keeps reading.
+    Logs(logs::LogsArgs),
     /// Print the config file's path and a commented example.
     Config,
     /// Run the embedded local AWS region in the foreground on 127.0.0.1.
@@ -236,6 +240,7 @@ pub fn main() -> ExitCode {
             Command::Burst(args) => burst::run(&cli.global, *args).await,
             Command::Login(args) => accounts::login(&cli.global, args).await,
             Command::Profiles => accounts::profiles(&cli.global).await,
+            Command::Logs(args) => logs::run(&cli.global, args).await,
             command => commands::run(&cli.global, command).await,
         }
     });
@@ -283,7 +288,8 @@ impl CliError {
                 BackendError::NotFound(_)
                 | BackendError::InvalidInput(_)
                 | BackendError::NoRegion(_) => exit::USAGE,
-                BackendError::Refused(_) => exit::REFUSED,
+                // Log export off is the environment's state, like a paused service.
+                BackendError::Refused(_) | BackendError::NoLogGroup { .. } => exit::REFUSED,
                 BackendError::ReadOnly(_) => exit::READ_ONLY,
                 BackendError::Timeout(_) => exit::TIMEOUT,
                 BackendError::Unknown { kind, .. } => code_for(Some(*kind)),

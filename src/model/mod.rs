@@ -3,6 +3,7 @@
 
 pub mod cost;
 pub mod diagnose;
+pub mod logs;
 
 use serde::Serialize;
 

@@ -64,6 +64,7 @@ pub struct App {
     pub(super) palette: Option<String>,
     pub(super) help: bool,
     pub(super) settings_open: bool,
+    pub(super) logs: super::logs::LogsState,
 }
 
 impl App {
@@ -101,6 +102,7 @@ impl App {
             palette: None,
             help: false,
             settings_open: false,
+            logs: Default::default(),
         }
     }
 
@@ -189,6 +191,7 @@ impl App {
     pub fn show(&mut self, ui: &mut Ui) {
         self.absorb();
         self.schedule(ui.ctx());
+        self.ensure_logs();
         let mut intents = Vec::new();
         intents.extend(self.shortcuts(ui));
         egui::Panel::top("top").show(ui, |ui| intents.extend(self.top_ui(ui)));
@@ -377,10 +380,13 @@ impl App {
             burst: burst_points,
             max_connections: env.database.as_ref().map(|d| d.max_connections() as f64),
             error: self.metrics_error.get(&env.key).cloned(),
+            marker: self.logs.marker(),
         };
         intents.extend(panels::graphs::show(ui, &graphs));
         ui.separator();
-        panels::timeline::show(ui, events);
+        intents.extend(super::logs::panel(ui, &mut self.logs, now));
+        ui.separator();
+        intents.extend(panels::timeline::show(ui, events));
         intents
     }
 
@@ -440,6 +446,8 @@ impl App {
             Intent::SetWindow(seconds) => {
                 self.settings.window_seconds = seconds;
                 self.request_details();
+                // The logs read the graphs' window again (ensure_logs, next frame).
+                self.logs.env = None;
             }
             Intent::SetBurst {
                 concurrency,
@@ -463,6 +471,15 @@ impl App {
             Intent::ClosePalette => self.palette = None,
             Intent::CloseHelp => self.help = false,
             Intent::CloseSettings => self.settings_open = false,
+            Intent::Copy(text) => {
+                ctx.copy_text(text);
+                self.notify("copied the line".into(), true);
+            }
+            intent @ (Intent::LogSource(_)
+            | Intent::LogFilter
+            | Intent::LogFollow(_)
+            | Intent::LogSelect(_)
+            | Intent::LogsAt(_)) => self.apply_logs(intent),
         }
     }
 
@@ -596,6 +613,7 @@ impl App {
         self.list_cache = None;
         self.images.clear();
         self.timeline.clear();
+        self.logs = Default::default();
         self.busy.clear();
         self.confirm = None;
         self.burst = BurstState {

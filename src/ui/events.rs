@@ -274,6 +274,7 @@ impl App {
                     }
                     self.burst.snapshot = Some(s);
                 }
+                Event::Logs(generation, chunk) => self.logs.absorb(generation, chunk),
                 Event::BurstFailed(e) => {
                     self.burst.running = false;
                     self.notify(format!("burst refused: {e}"), false);

@@ -3,6 +3,7 @@
 
 use crate::actions::Verb;
 use crate::model::EnvKey;
+use crate::model::logs::LogSource;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Intent {
@@ -26,4 +27,13 @@ pub enum Intent {
     ClosePalette,
     CloseHelp,
     CloseSettings,
+    /// The logs panel: which log, read again with the typed filter, follow on/off, a
+    /// line selected (its time marks the graphs).
+    LogSource(LogSource),
+    LogFilter,
+    LogFollow(bool),
+    LogSelect(usize),
+    /// The logs around a moment (a graph point or an event line clicked).
+    LogsAt(f64),
+    Copy(String),
 }

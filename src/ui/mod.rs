@@ -7,6 +7,7 @@ mod app;
 mod events;
 pub mod intent;
 mod list_cache;
+pub mod logs;
 pub mod panels;
 pub mod plot;
 pub mod repaint;

@@ -398,6 +398,8 @@ pub struct GraphsView<'a> {
     pub max_connections: Option<f64>,
     /// The metrics could not be read: why.
     pub error: Option<String>,
+    /// The selected log line's time, marked on every graph.
+    pub marker: Option<f64>,
 }
 
 #[derive(Clone, Debug)]

@@ -33,6 +33,9 @@ pub enum Command {
     },
     StartBurst(BurstConfig),
     StopBurst,
+    /// Read (or follow) a log for the logs panel; replaces the one before.
+    Logs(super::logs::LogsRequest),
+    StopLogs,
 }
 
 pub enum Event {
@@ -62,6 +65,8 @@ pub enum Event {
     },
     Burst(Snapshot),
     BurstFailed(String),
+    /// An answer for the logs request of this generation.
+    Logs(u64, super::logs::LogsChunk),
 }
 
 /// How to reach AWS: the same target the CLI connects to.
@@ -195,6 +200,8 @@ async fn connect(target: Target, sink: &Sink) -> Option<Session> {
 
 async fn serve(backend: AwsBackend, mut rx: async_mpsc::UnboundedReceiver<Command>, sink: Sink) {
     let mut burst: Option<BurstHandle> = None;
+    // At most one log read at a time: a new request ends the one before.
+    let mut logs: Option<tokio::task::JoinHandle<()>> = None;
     let mut ticker = tokio::time::interval(Duration::from_millis(250));
     loop {
         tokio::select! {
@@ -210,6 +217,20 @@ async fn serve(backend: AwsBackend, mut rx: async_mpsc::UnboundedReceiver<Comman
                     }
                     Command::StopBurst => {
                         if let Some(b) = &burst { b.cancel(); }
+                    }
+                    Command::Logs(request) => {
+                        if let Some(task) = logs.take() { task.abort(); }
+                        let (backend, sink) = (backend.clone(), sink.clone());
+                        logs = Some(tokio::spawn(async move {
+                            let generation = request.generation;
+                            super::logs::run(&backend, request, |chunk| {
+                                sink.send(Event::Logs(generation, chunk));
+                            })
+                            .await;
+                        }));
+                    }
+                    Command::StopLogs => {
+                        if let Some(task) = logs.take() { task.abort(); }
                     }
                     other => {
                         let (backend, sink) = (backend.clone(), sink.clone());
@@ -280,7 +301,7 @@ async fn handle(backend: &AwsBackend, command: Command, sink: &Sink) {
                 result,
             });
         }
-        Command::StartBurst(_) | Command::StopBurst => {}
+        Command::StartBurst(_) | Command::StopBurst | Command::Logs(_) | Command::StopLogs => {}
     }
 }
 

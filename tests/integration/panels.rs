@@ -304,6 +304,7 @@ fn graphs_panel_has_units_windows_and_asks_for_a_window() {
             .as_ref()
             .map(|d| d.max_connections() as f64),
         error: None,
+        marker: None,
     };
     let mut got = None;
     let mut h = Harness::builder()
@@ -377,7 +378,9 @@ fn timeline_panel_lists_events_newest_first() {
             message: "Successfully paused the DB instance.".into(),
         },
     ];
-    let mut h = Harness::new_ui(|ui| panels::timeline::show(ui, Some(&events)));
+    let mut h = Harness::new_ui(|ui| {
+        panels::timeline::show(ui, Some(&events));
+    });
     h.run();
     let t = tree(&h);
     check_snapshot("timeline", &t);
@@ -445,4 +448,85 @@ fn settings_palette_help_and_confirm_overlays() {
     h.run();
     drop(h);
     assert!(got.contains(&Intent::ConfirmYes), "{got:?}");
+}
+
+#[test]
+fn logs_panel_picks_a_source_filters_follows_selects_and_copies() {
+    use scale0::model::logs::{LogLine, LogMark, LogSource};
+    use scale0::ui::logs::{LogRow, LogsView};
+    let line = |t: f64, m: &str| {
+        LogRow::Line(LogLine {
+            time: NOW + t,
+            stream: "instance/0123456789abcdef".into(),
+            message: m.into(),
+            id: t.to_string(),
+        })
+    };
+    let rows = vec![
+        line(0.0, "[2026-11-23T10:00:00Z] \"GET / HTTP/1.1\" 200 6792"),
+        line(
+            1.0,
+            "Internal Server Error: /\nTraceback (most recent call last):\ndjango.db.utils.OperationalError: FATAL:  remaining connection slots are reserved",
+        ),
+        LogRow::Mark(LogMark::Resumed {
+            since: NOW + 2.0,
+            until: NOW + 42.0,
+            reason: "could not reach the AWS endpoint".into(),
+        }),
+    ];
+    let view = LogsView {
+        source: LogSource::App,
+        follow: false,
+        rows: &rows,
+        selected: Some(1),
+        scroll_to: None,
+        status: Some((view::Tone::Muted, "3 lines".into())),
+        console_url: Some("https://us-east-1.console.aws.amazon.com/cloudwatch/home"),
+        applied_filter: "",
+    };
+    let mut got = Vec::new();
+    let mut filter = String::new();
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1000.0, 600.0))
+        .build_ui(|ui| got.extend(panels::logs::show(ui, &view, &mut filter)));
+    h.run();
+    check_snapshot("logs", &tree(&h));
+    assert!(
+        h.query_by_label_contains("(+2 lines)").is_some(),
+        "a traceback's first line"
+    );
+    assert!(
+        h.query_by_label_contains("resumed, nothing missed")
+            .is_some(),
+        "the outage is marked"
+    );
+    h.get_by_label("database").click();
+    h.run();
+    h.get_by_label("Follow").click();
+    h.run();
+    h.get_by_label("Copy line").click();
+    h.run();
+    h.get_by_label_contains("200 6792").click();
+    h.run();
+    h.get_by_role(egui::accesskit::Role::TextInput).click();
+    h.run();
+    h.get_by_role(egui::accesskit::Role::TextInput)
+        .type_text("FATAL");
+    h.run();
+    h.key_press(egui::Key::Enter);
+    h.run();
+    drop(h);
+    assert_eq!(
+        got,
+        vec![
+            Intent::LogSource(LogSource::Db),
+            Intent::LogFollow(true),
+            Intent::Copy(
+                "Internal Server Error: /\nTraceback (most recent call last):\ndjango.db.utils.OperationalError: FATAL:  remaining connection slots are reserved".into()
+            ),
+            Intent::LogSelect(0),
+            Intent::LogFilter,
+        ]
+    );
+    assert_eq!(filter, "FATAL");
 }

@@ -166,6 +166,7 @@ fn event_labels_do_not_lift_the_y_axis_of_near_zero_data() {
         burst: Vec::new(),
         max_connections: None,
         error: None,
+        marker: None,
     };
     let mut h = Harness::builder()
         .with_size(egui::vec2(1000.0, 900.0))

@@ -1,12 +1,13 @@
 //! App Runner, the seed project's compute kind: its API calls, its states and metrics, and
 //! its SDK types turned into model types.
 
-use super::{BoxFuture, ComputeKind, KindConfig, Listed, MetricSpec};
+use super::{BoxFuture, ComputeKind, KindConfig, Listed, LogPlace, MetricSpec};
 use crate::backend::BackendError;
 use crate::backend::convert::{self, sdk_error};
 use crate::backend::discovery::PREVIOUS_IMAGE_TAG;
 use crate::backend::metrics::Field;
 use crate::model::cost::ComputePrices;
+use crate::model::logs::LogSource;
 use crate::model::{Operation, Scaling, ServiceState, ServiceStatus};
 use aws_sdk_apprunner::types::{ImageRepository, SourceConfiguration, Tag};
 use std::collections::HashMap;
@@ -335,6 +336,22 @@ impl ComputeKind for AppRunner {
                 dimensions: vec![("ServiceID", s.id.clone()), ("ServiceName", s.name.clone())],
             })
             .collect()
+    }
+
+    /// App Runner's two groups (reference/aws.md section 3): `.../application` with a
+    /// stream per instance, `.../service` with `events` and `deployment/<operation-id>`.
+    fn log_place(&self, s: &ServiceState, source: LogSource) -> Option<LogPlace> {
+        let base = format!("/aws/apprunner/{}/{}", s.name, s.id);
+        let (group, prefix) = match source {
+            LogSource::App => (format!("{base}/application"), None),
+            LogSource::Deploy => (format!("{base}/service"), Some("deployment/")),
+            LogSource::Events => (format!("{base}/service"), Some("events")),
+            LogSource::Db => return None,
+        };
+        Some(LogPlace {
+            group,
+            stream_prefix: prefix.map(str::to_string),
+        })
     }
 }
 

@@ -7,6 +7,7 @@ mod apprunner;
 
 use super::BackendError;
 use super::server_clock::ServerClockInterceptor;
+use crate::model::logs::LogSource;
 use crate::model::{Operation, ServiceState, ServiceStatus};
 use std::future::Future;
 use std::pin::Pin;
@@ -30,6 +31,14 @@ pub struct MetricSpec {
     pub name: &'static str,
     pub stat: &'static str,
     pub dimensions: Vec<(&'static str, String)>,
+}
+
+/// Where a service writes one of its logs in CloudWatch Logs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogPlace {
+    pub group: String,
+    /// Only the streams whose names start with this (None: every stream).
+    pub stream_prefix: Option<String>,
 }
 
 /// What a compute kind can do. Every call is one request (or a few for pagination); the
@@ -62,6 +71,13 @@ pub trait ComputeKind: Send + Sync {
     ) -> BoxFuture<'a, Result<Vec<Operation>, BackendError>>;
     /// The dashboard's series for this service.
     fn metrics(&self, s: &ServiceState) -> Vec<MetricSpec>;
+    /// Where the service's log for `source` is (App, Deploy or Events; Db is the
+    /// database's). None: this kind has no such log, or does not say where (the default,
+    /// which backend/logs reports as such).
+    fn log_place(&self, s: &ServiceState, source: LogSource) -> Option<LogPlace> {
+        let _ = (s, source);
+        None
+    }
 }
 
 /// What every kind's client is built from.

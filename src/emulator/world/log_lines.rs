@@ -138,6 +138,7 @@ impl World {
                         "Deployment with ID : {compact} started. Triggering event : {trigger}"
                     ),
                 );
+                self.log_deployment(i, id, t, "Service status is set to OPERATION_IN_PROGRESS.");
                 self.log_deployment(
                     i,
                     id,
@@ -182,18 +183,27 @@ impl World {
                         t,
                         "Health check failed on protocol `TCP` [Port: '8000']. Check your configured port number. For more information, see the application logs.",
                     );
+                    self.log_deployment(
+                        i,
+                        id,
+                        t,
+                        "Your application stopped or failed to start. See logs for more information. Container exit code: 1",
+                    );
+                    self.log_deployment(i, id, t, "Failed to deploy your application image.");
                     let line = format!(
                         "Deployment with ID : {compact} failed. Failure reason : Health check failed. Rolling back."
                     );
                     self.log_deployment(i, id, t, &line);
                     self.log_service_event(i, t, &line);
                 } else {
-                    self.log_deployment(
-                        i,
-                        id,
-                        t,
+                    for line in [
                         "Health check is successful. Routing traffic to application.",
-                    );
+                        "Successfully routed incoming traffic to application.",
+                        "Deployment completed successfully.",
+                        "Service status is set to RUNNING.",
+                    ] {
+                        self.log_deployment(i, id, t, line);
+                    }
                     let line = format!("Deployment with ID : {compact} successful.");
                     self.log_deployment(i, id, t, &line);
                     self.log_service_event(i, t, &line);

@@ -162,9 +162,11 @@ pub fn show(ui: &mut Ui, view: &GraphsView) -> Option<Intent> {
             }
         }
         ui.label(
-            RichText::new("times in UTC; grey lines are events (hover a graph)")
-                .small()
-                .color(theme::MUTED),
+            RichText::new(
+                "times in UTC; grey lines are events (hover a graph); click a graph for its logs",
+            )
+            .small()
+            .color(theme::MUTED),
         );
     });
     if let Some(e) = &view.error {
@@ -182,6 +184,8 @@ pub fn show(ui: &mut Ui, view: &GraphsView) -> Option<Intent> {
     let r = |s: Shown| &all[s as usize];
     let long = view.window > 86400.0;
     let link = egui::Id::unique("environment time axis");
+    // A click on any graph asks for the logs around that moment.
+    let clicked = std::cell::Cell::new(None);
     let draw = |ui: &mut Ui,
                 title: &str,
                 unit: &str,
@@ -255,6 +259,15 @@ pub fn show(ui: &mut Ui, view: &GraphsView) -> Option<Intent> {
                         );
                     }
                 }
+                if let Some(t) = view.marker {
+                    plot_ui.vline(VLine::new("", t).color(theme::LOG_MARKER).width(1.5));
+                }
+                if plot_ui.response().clicked()
+                    && let Some(p) = plot_ui.pointer_coordinate()
+                {
+                    // The axis has margins: a click past either end means that end.
+                    clicked.set(Some(p.x.clamp(view.start, view.end)));
+                }
                 extra(plot_ui);
             });
     };
@@ -322,7 +335,7 @@ pub fn show(ui: &mut Ui, view: &GraphsView) -> Option<Intent> {
             }
         },
     );
-    intent
+    clicked.get().map(Intent::LogsAt).or(intent)
 }
 
 /// "14:30", or "Tue 14:30" on windows longer than a day.

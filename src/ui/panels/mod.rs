@@ -8,6 +8,7 @@ pub mod graphs;
 pub mod header;
 pub mod help;
 pub mod list;
+pub mod logs;
 pub mod notifications;
 pub mod palette;
 pub mod problems;
