@@ -155,7 +155,7 @@ for (part, c, tool), m in med.items():
         continue
     for other in ("wrk", "oha"):
         o = med.get((part, c, other))
-        if o:
+        if o and o[0] > 0 and m[0] > 0:
             print(f"{part:10} c={c:<4} scale0/{other}: req/s {m[0] / o[0]:.2f}x, "
                   f"cpu per request {m[2] / o[2]:.2f}x")
 print(f"scale0 peak memory (c=150): {int(short_kb) / 1024:.1f} MB for 2 s"
