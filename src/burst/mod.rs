@@ -254,27 +254,44 @@ pub fn start(config: BurstConfig) -> Result<BurstHandle, BurstError> {
                 }
             });
         }
-        while workers.join_next().await.is_some() {}
-        *lock(&workers_shared.ended_at) = Some(Instant::now());
-        workers_shared.finished.store(true, Ordering::Release);
+        run_workers(&workers_shared, workers).await;
     });
     Ok(BurstHandle { shared, task })
 }
 
+/// Waits for the workers to end, the deadline to pass or a cancel, then drops whatever is
+/// still in flight. Aborting a task stops it at its next await, so the per-request loop in
+/// `drive` needs no cancel or deadline futures of its own (each cost a waiter or a timer
+/// registration per request).
+async fn run_workers(shared: &Shared, mut workers: tokio::task::JoinSet<()>) {
+    tokio::select! {
+        _ = async { while workers.join_next().await.is_some() {} } => {}
+        _ = shared.cancel.cancelled() => {}
+        _ = sleep_until_opt(shared.deadline) => {}
+    }
+    workers.abort_all();
+    while workers.join_next().await.is_some() {}
+    *lock(&shared.ended_at) = Some(Instant::now());
+    shared.finished.store(true, Ordering::Release);
+}
+
 /// The loop every worker runs around its transport: wait for its turn under the shape of
 /// load, take a request, wait until it is due under a rate, send it, record the outcome.
-/// Returns when the count, the duration, the shape or a cancel ends the burst.
+/// Returns when the count or the shape ends the burst; `run_workers` stops it at the
+/// deadline or on a cancel.
 async fn drive<F, Fut>(shared: &Shared, worker: usize, mut send: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<(u16, u64), ErrorKind>>,
 {
     let timeout = Duration::from_secs_f64(shared.config.timeout);
+    // One timeout timer for all of this worker's requests, pushed later before each:
+    // extending a registered tokio timer is one atomic update, where a fresh timer per
+    // request costs an insertion and a removal in the timer wheel.
+    let timer = tokio::time::sleep(timeout);
+    tokio::pin!(timer);
     loop {
-        if shared.cancel.is_cancelled() || shared.deadline.is_some_and(|d| Instant::now() >= d) {
-            return;
-        }
-        if !shared.wait_for_turn(worker as u32).await {
+        if shared.cancel.is_cancelled() || !shared.wait_for_turn(worker as u32).await {
             return;
         }
         let Some(i) = shared.take_request() else {
@@ -282,20 +299,17 @@ where
         };
         let due = shared.config.rate.map(|r| due_at(shared.started, i, r));
         if let Some(due) = due {
-            let stop = shared.deadline.unwrap_or(due + Duration::from_secs(3600));
-            if due >= stop {
+            if shared.deadline.is_some_and(|d| due >= d) {
                 return;
             }
-            tokio::select! {
-                _ = tokio::time::sleep_until(due) => {}
-                _ = shared.cancel.cancelled() => return,
-            }
+            tokio::time::sleep_until(due).await;
         }
         let sent = Instant::now();
+        timer.as_mut().reset(sent + timeout);
         let result = tokio::select! {
-            r = tokio::time::timeout(timeout, send()) => r.unwrap_or(Err(ErrorKind::Timeout)),
-            _ = shared.cancel.cancelled() => return,
-            _ = sleep_until_opt(shared.deadline) => return,
+            biased;
+            r = send() => r,
+            _ = &mut timer => Err(ErrorKind::Timeout),
         };
         let now = Instant::now();
         let from = match due {
@@ -435,8 +449,7 @@ mod tests {
                 .await
             });
         }
-        while set.join_next().await.is_some() {}
-        *lock(&shared.ended_at) = Some(Instant::now());
+        run_workers(&shared, set).await;
         BurstHandle {
             shared,
             task: tokio::spawn(async {}),

@@ -189,10 +189,15 @@ pub fn main() -> ExitCode {
         }
     };
     init_logging();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    // A burst confined to one core (taskset, a one-CPU container) runs on one thread: the
+    // current-thread scheduler costs less per task wake-up than a one-worker pool.
+    let one_core = std::thread::available_parallelism().is_ok_and(|n| n.get() == 1);
+    let mut builder = if one_core && matches!(cli.command, Some(Command::Burst(_))) {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("scale0: could not start the async runtime: {e}");

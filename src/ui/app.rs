@@ -2,6 +2,7 @@
 //! does. Every action goes through the action table (`invoke`), whether it came from a
 //! button, the palette, a menu or a shortcut.
 
+use super::burst::BurstState;
 use super::events::ProblemTracker;
 use super::intent::Intent;
 use super::list_cache::ListCache;
@@ -13,22 +14,9 @@ use super::worker::{Command, Worker};
 use super::{DemoChoice, theme};
 use crate::actions::{self, Action, Context, Verb};
 use crate::backend::{ImageRef, Inventory};
-use crate::burst::{BurstConfig, Snapshot};
 use crate::model::{EnvKey, EnvMetrics, Environment, Event as TimelineEvent, Image};
 use egui::{RichText, Ui};
 use std::collections::HashMap;
-
-#[derive(Default)]
-pub(super) struct BurstState {
-    pub concurrency: u32,
-    pub seconds: f64,
-    pub ramp: f64,
-    pub snapshot: Option<Snapshot>,
-    pub running: bool,
-    /// Server time when it started, to draw it on the environment's time axis.
-    pub started_at: f64,
-    pub env: Option<EnvKey>,
-}
 
 pub struct App {
     pub(super) worker: Worker,
@@ -94,11 +82,7 @@ impl App {
             show_history: false,
             confirm: None,
             image_choice: None,
-            burst: BurstState {
-                concurrency: 50,
-                seconds: 10.0,
-                ..BurstState::default()
-            },
+            burst: BurstState::new(),
             palette: None,
             help: false,
             settings_open: false,
@@ -166,8 +150,18 @@ impl App {
 
     /// Sets the burst panel's concurrency and duration (seconds).
     pub fn set_burst(&mut self, concurrency: u32, seconds: f64) {
-        self.burst.concurrency = concurrency;
-        self.burst.seconds = seconds;
+        self.burst.form.concurrency = concurrency;
+        self.burst.form.seconds = seconds;
+    }
+
+    /// The saved burst runs the app has read, oldest first.
+    pub fn burst_runs(&self) -> &[crate::burst::runs::RunRecord] {
+        &self.burst.runs
+    }
+
+    /// Where finished bursts are saved for comparing (None: not saved).
+    pub fn set_burst_runs_dir(&mut self, dir: Option<std::path::PathBuf>) {
+        self.burst.runs_dir = dir;
     }
 
     pub(super) fn selected_env(&self) -> Option<&Environment> {
@@ -348,9 +342,7 @@ impl App {
         );
         intents.extend(panels::actions::show(ui, &actions));
         let burst = BurstView {
-            concurrency: self.burst.concurrency,
-            seconds: self.burst.seconds,
-            ramp: self.burst.ramp,
+            form: self.burst.form.clone(),
             running: self.burst.running,
             snapshot: self.burst.snapshot.as_ref(),
             disabled: actions::precondition(Verb::Burst, &cx)
@@ -359,6 +351,13 @@ impl App {
             url: env.service.as_ref().and_then(|s| s.http_url()),
         };
         intents.extend(panels::burst::show(ui, &burst));
+        ui.collapsing("Compare saved runs", |ui| {
+            let view = view::CompareView {
+                runs: &self.burst.runs,
+                chosen: self.burst.compare,
+            };
+            intents.extend(panels::burst::compare_ui(ui, &view));
+        });
         ui.separator();
         let burst_points: Vec<[f64; 2]> = match &self.burst.snapshot {
             Some(s) if self.burst.env.as_ref() == Some(&env.key) => s
@@ -449,15 +448,10 @@ impl App {
                 // The logs read the graphs' window again (ensure_logs, next frame).
                 self.logs.env = None;
             }
-            Intent::SetBurst {
-                concurrency,
-                seconds,
-                ramp,
-            } => {
-                self.set_burst(concurrency, seconds);
-                self.burst.ramp = ramp.min(seconds);
-            }
+            Intent::SetBurst(form) => self.burst.form = form,
             Intent::StopBurst => self.worker.send(Command::StopBurst),
+            Intent::ListRuns => self.list_runs(),
+            Intent::CompareRuns(a, b) => self.burst.compare = (a, b),
             Intent::Reconnect { demo } => {
                 self.settings_open = false;
                 self.reconnect(ctx, demo);
@@ -569,18 +563,26 @@ impl App {
     }
 
     fn start_burst(&mut self, url: String, env: EnvKey) {
+        let config = match self.burst.form.config(url) {
+            Ok(c) => c,
+            Err(e) => return self.notify(format!("burst refused: {e}"), false),
+        };
         self.burst.running = true;
         self.burst.snapshot = None;
         self.burst.started_at = self.worker.now();
+        self.burst.marked.clear();
+        self.worker.send(Command::StartBurst {
+            config,
+            environment: env.to_string(),
+            save_to: self.burst.runs_dir.clone(),
+        });
         self.burst.env = Some(env);
-        self.worker.send(Command::StartBurst(BurstConfig {
-            url,
-            concurrency: self.burst.concurrency,
-            duration: Some(self.burst.seconds),
-            ramp: (self.burst.ramp > 0.0).then_some(self.burst.ramp),
-            timeout: 20.0,
-            ..BurstConfig::default()
-        }));
+    }
+
+    pub(super) fn list_runs(&mut self) {
+        if let Some(dir) = &self.burst.runs_dir {
+            self.worker.send(Command::ListRuns(dir.clone()));
+        }
     }
 
     /// Switches accounts without restarting: a new worker for the new target; the old
@@ -617,9 +619,10 @@ impl App {
         self.busy.clear();
         self.confirm = None;
         self.burst = BurstState {
-            concurrency: self.burst.concurrency,
-            seconds: self.burst.seconds,
-            ramp: self.burst.ramp,
+            form: self.burst.form.clone(),
+            runs_dir: self.burst.runs_dir.take(),
+            runs: std::mem::take(&mut self.burst.runs),
+            compare: self.burst.compare,
             ..BurstState::default()
         };
     }

@@ -96,6 +96,7 @@ impl App {
                     self.connect_error = None;
                     self.demo = demo;
                     self.refresh_due = 0.0;
+                    self.list_runs();
                 }
                 Event::ConnectFailed(e) => self.connect_error = Some(e.to_string()),
                 Event::Inventory(Ok(inv)) => {
@@ -188,6 +189,10 @@ impl App {
                     self.images.insert(key, images);
                 }
                 Event::Timeline(key, Ok(events)) => {
+                    // Live markers: what the environment did while the burst ran.
+                    for (at, text) in self.burst.new_markers(&key, &events) {
+                        self.worker.send(Command::BurstMarker { at, text });
+                    }
                     self.timeline.insert(key, events);
                 }
                 Event::Images(key, Err(e)) => {
@@ -279,6 +284,15 @@ impl App {
                     self.burst.running = false;
                     self.notify(format!("burst refused: {e}"), false);
                 }
+                Event::Runs(Ok(runs)) => {
+                    // The newest two, until the person picks others.
+                    let n = runs.len();
+                    if self.burst.compare == (None, None) && n >= 2 {
+                        self.burst.compare = (Some(n - 2), Some(n - 1));
+                    }
+                    self.burst.runs = runs;
+                }
+                Event::Runs(Err(e)) => self.notify(format!("saved bursts: {e}"), false),
             }
         }
     }

@@ -12,12 +12,13 @@ pub enum Intent {
     Invoke(Verb),
     ChooseImage(String),
     SetWindow(f64),
-    SetBurst {
-        concurrency: u32,
-        seconds: f64,
-        ramp: f64,
-    },
+    /// The burst strip's fields changed.
+    SetBurst(crate::ui::burst::BurstForm),
     StopBurst,
+    /// Reload the saved burst runs.
+    ListRuns,
+    /// Overlay these two saved runs (indices into the list).
+    CompareRuns(Option<usize>, Option<usize>),
     /// Reconnect with the settings' profile and regions, or to the demo region.
     Reconnect {
         demo: bool,

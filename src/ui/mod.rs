@@ -4,6 +4,7 @@
 //! (crate::actions) through `Intent::Invoke`.
 
 mod app;
+pub mod burst;
 mod events;
 pub mod intent;
 mod list_cache;

@@ -404,14 +404,18 @@ pub struct GraphsView<'a> {
 
 #[derive(Clone, Debug)]
 pub struct BurstView<'a> {
-    pub concurrency: u32,
-    pub seconds: f64,
-    /// Seconds to reach the concurrency (0: all at once).
-    pub ramp: f64,
+    pub form: crate::ui::burst::BurstForm,
     pub running: bool,
     pub snapshot: Option<&'a Snapshot>,
     pub disabled: Option<String>,
     pub url: Option<String>,
+}
+
+/// Saved burst runs and the two overlaid (indices into `runs`).
+#[derive(Clone, Debug)]
+pub struct CompareView<'a> {
+    pub runs: &'a [crate::burst::runs::RunRecord],
+    pub chosen: (Option<usize>, Option<usize>),
 }
 
 /// One thing that could not be read, and when it last worked.

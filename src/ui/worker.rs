@@ -4,9 +4,11 @@
 use crate::backend::aws::AwsBackend;
 use crate::backend::session::{Session, SessionError};
 use crate::backend::{ActionReport, BackendError, Inventory};
-use crate::burst::{self, BurstConfig, BurstHandle, Snapshot};
+use crate::burst::runs::{self, RunRecord};
+use crate::burst::{self, BurstConfig, BurstHandle, Settings as BurstSettings, Snapshot};
 use crate::clock::Clock;
 use crate::model::{EnvKey, EnvMetrics, Environment, Event as TimelineEvent, Image};
+use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::Duration;
 use tokio::sync::mpsc as async_mpsc;
@@ -31,11 +33,23 @@ pub enum Command {
         env: Environment,
         action: Action,
     },
-    StartBurst(BurstConfig),
+    /// Start a burst; when it ends, save it in `save_to` and send the saved runs.
+    StartBurst {
+        config: BurstConfig,
+        environment: String,
+        save_to: Option<PathBuf>,
+    },
     StopBurst,
     /// Read (or follow) a log for the logs panel; replaces the one before.
     Logs(super::logs::LogsRequest),
     StopLogs,
+    /// A point on the running burst's timeline, seconds since it started.
+    BurstMarker {
+        at: f64,
+        text: String,
+    },
+    /// The runs saved in this folder.
+    ListRuns(PathBuf),
 }
 
 pub enum Event {
@@ -67,6 +81,8 @@ pub enum Event {
     BurstFailed(String),
     /// An answer for the logs request of this generation.
     Logs(u64, super::logs::LogsChunk),
+    /// Saved burst runs, oldest first.
+    Runs(Result<Vec<RunRecord>, String>),
 }
 
 /// How to reach AWS: the same target the CLI connects to.
@@ -199,7 +215,8 @@ async fn connect(target: Target, sink: &Sink) -> Option<Session> {
 }
 
 async fn serve(backend: AwsBackend, mut rx: async_mpsc::UnboundedReceiver<Command>, sink: Sink) {
-    let mut burst: Option<BurstHandle> = None;
+    // The running burst, with what saving it needs when it ends.
+    let mut burst: Option<(BurstHandle, BurstSettings, String, Option<PathBuf>)> = None;
     // At most one log read at a time: a new request ends the one before.
     let mut logs: Option<tokio::task::JoinHandle<()>> = None;
     let mut ticker = tokio::time::interval(Duration::from_millis(250));
@@ -208,15 +225,19 @@ async fn serve(backend: AwsBackend, mut rx: async_mpsc::UnboundedReceiver<Comman
             command = rx.recv() => {
                 let Some(command) = command else { break };
                 match command {
-                    Command::StartBurst(config) => {
-                        if let Some(b) = burst.take() { b.cancel(); }
+                    Command::StartBurst { config, environment, save_to } => {
+                        if let Some((b, ..)) = burst.take() { b.cancel(); }
+                        let settings = config.settings();
                         match burst::start(config) {
-                            Ok(h) => burst = Some(h),
+                            Ok(h) => burst = Some((h, settings, environment, save_to)),
                             Err(e) => sink.send(Event::BurstFailed(e.to_string())),
                         }
                     }
                     Command::StopBurst => {
-                        if let Some(b) = &burst { b.cancel(); }
+                        if let Some((b, ..)) = &burst { b.cancel(); }
+                    }
+                    Command::BurstMarker { at, text } => {
+                        if let Some((b, ..)) = &burst { b.add_marker(at, text); }
                     }
                     Command::Logs(request) => {
                         if let Some(task) = logs.take() { task.abort(); }
@@ -239,9 +260,18 @@ async fn serve(backend: AwsBackend, mut rx: async_mpsc::UnboundedReceiver<Comman
                 }
             }
             _ = ticker.tick(), if burst.is_some() => {
-                if let Some(b) = &burst {
-                    sink.send(Event::Burst(b.snapshot()));
-                    if b.is_finished() { burst = None; }
+                let snapshot = match &burst {
+                    Some((b, ..)) => b.snapshot(),
+                    None => continue,
+                };
+                sink.send(Event::Burst(snapshot.clone()));
+                if snapshot.finished
+                    && let Some((_, settings, environment, Some(dir))) = burst.take()
+                {
+                    let sink = sink.clone();
+                    tokio::task::spawn_blocking(move || {
+                        save_run(&dir, settings, environment, snapshot, &sink);
+                    });
                 }
             }
         }
@@ -301,8 +331,40 @@ async fn handle(backend: &AwsBackend, command: Command, sink: &Sink) {
                 result,
             });
         }
-        Command::StartBurst(_) | Command::StopBurst | Command::Logs(_) | Command::StopLogs => {}
+        Command::ListRuns(dir) => {
+            let result = tokio::task::spawn_blocking(move || runs::list(&dir))
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|r| r.map_err(|e| e.to_string()));
+            sink.send(Event::Runs(result));
+        }
+        Command::StartBurst { .. }
+        | Command::StopBurst
+        | Command::BurstMarker { .. }
+        | Command::Logs(_)
+        | Command::StopLogs => {}
     }
+}
+
+/// Saves a finished burst from the app and sends the saved runs again.
+fn save_run(
+    dir: &std::path::Path,
+    settings: BurstSettings,
+    environment: String,
+    result: Snapshot,
+    sink: &Sink,
+) {
+    let target = runs::Target {
+        url: settings.url.clone(),
+        environment: Some(environment),
+        ..runs::Target::default()
+    };
+    let record = RunRecord::new(target, settings, result);
+    if let Err(e) = runs::save(dir, &record) {
+        sink.send(Event::Runs(Err(format!("the run was not saved: {e}"))));
+        return;
+    }
+    sink.send(Event::Runs(runs::list(dir).map_err(|e| e.to_string())));
 }
 
 impl Worker {

@@ -7,6 +7,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use scale0::actions::{Context, Verb};
 use scale0::model::*;
+use scale0::ui::burst::{BurstForm, Shape};
 use scale0::ui::intent::Intent;
 use scale0::ui::panels;
 use scale0::ui::view::{self, BurstView, GraphsView, HeaderView, Problem, ProblemsView};
@@ -333,9 +334,7 @@ fn graphs_panel_has_units_windows_and_asks_for_a_window() {
 #[test]
 fn burst_panel_starts_through_the_table_and_says_why_not() {
     let view = BurstView {
-        concurrency: 50,
-        seconds: 10.0,
-        ramp: 0.0,
+        form: BurstForm::default(),
         running: false,
         snapshot: None,
         disabled: None,
@@ -362,6 +361,88 @@ fn burst_panel_starts_through_the_table_and_says_why_not() {
     });
     h.run();
     assert!(h.get_by_label("Start burst").accesskit_node().is_disabled());
+}
+
+#[test]
+fn burst_panel_offers_stages_and_a_fixed_rate_and_shows_live_markers() {
+    let mut snapshot = scale0::burst::Snapshot::default();
+    snapshot.markers.push(scale0::burst::phases::Marker {
+        at: 3.5,
+        text: "database: resumed".into(),
+    });
+    for (shape, field) in [(Shape::Stages, "5s:10,10s:50,5s:0"), (Shape::Rate, "rate ")] {
+        let view = BurstView {
+            form: BurstForm {
+                shape,
+                ..BurstForm::default()
+            },
+            running: true,
+            snapshot: Some(&snapshot),
+            disabled: None,
+            url: Some("http://127.0.0.1:9/".into()),
+        };
+        let mut h = Harness::new_ui(|ui| {
+            panels::burst::show(ui, &view);
+        });
+        // Running: the spinner keeps repainting.
+        h.run_steps(3);
+        let t = tree(&h);
+        assert!(t.contains(shape.label()), "{t}");
+        assert!(
+            t.contains(field) || h.query_by_value(field).is_some(),
+            "{shape:?} shows its field: {t}"
+        );
+        assert!(t.contains("+3.5 s database: resumed"), "{t}");
+    }
+}
+
+#[test]
+fn burst_compare_overlays_two_saved_runs() {
+    use scale0::burst::runs::{RunRecord, Target};
+    let run = |rps: u64| {
+        let s = scale0::burst::Snapshot {
+            per_second: (0..5)
+                .map(|_| scale0::burst::stats::Second {
+                    responses: rps,
+                    p99: 2.0,
+                    ..Default::default()
+                })
+                .collect(),
+            requests_per_second: rps as f64,
+            ..Default::default()
+        };
+        let settings = scale0::burst::BurstConfig {
+            url: "http://127.0.0.1:9/".into(),
+            ..Default::default()
+        }
+        .settings();
+        RunRecord::new(Target::default(), settings, s)
+    };
+    let mut b = run(200);
+    b.id.push('b');
+    let runs = vec![run(100), b];
+    let view = view::CompareView {
+        runs: &runs,
+        chosen: (Some(0), Some(1)),
+    };
+    let mut got = None;
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(900.0, 700.0))
+        .build_ui(|ui| {
+            if let Some(i) = panels::burst::compare_ui(ui, &view) {
+                got = Some(i);
+            }
+        });
+    h.run();
+    let t = tree(&h);
+    for title in ["Runs: responses per second", "Runs: p99 latency"] {
+        assert!(t.contains(title), "{t}");
+    }
+    assert!(t.contains("100 req/s") && t.contains("200 req/s"), "{t}");
+    h.get_by_label("Reload").click();
+    h.run();
+    drop(h);
+    assert_eq!(got, Some(Intent::ListRuns));
 }
 
 #[test]

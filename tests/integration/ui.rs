@@ -124,6 +124,8 @@ async fn select_wake_deploy_refuse_and_burst() {
 
     // A short burst against dave's service, with its numbers shown.
     h.state_mut().set_burst(20, 1.0);
+    let runs_dir = std::env::temp_dir().join(format!("scale0-ui-runs-{}", uuid::Uuid::new_v4()));
+    h.state_mut().set_burst_runs_dir(Some(runs_dir.clone()));
     h.get_by_label("Start burst").click();
     h.run_steps(2);
     assert!(has_label(&h, "Stop burst"), "the burst is running");
@@ -146,6 +148,12 @@ async fn select_wake_deploy_refuse_and_burst() {
         n.contains("responses") && !n.starts_with("burst finished: 0 responses"),
         "{n}"
     );
+    // The finished run is saved, listed, and ready to overlay.
+    step_until(&mut h, &emu, 1.0, "the run to be saved and listed", |h| {
+        !h.state().burst_runs().is_empty()
+    });
+    assert_eq!(std::fs::read_dir(&runs_dir).unwrap().count(), 1);
+    std::fs::remove_dir_all(&runs_dir).ok();
     emu.shutdown().await;
 }
 
