@@ -16,6 +16,7 @@ pub mod live_state;
 pub mod metrics;
 pub mod server_clock;
 mod services;
+pub use services::newer_image_note;
 pub mod session;
 
 pub use crate::model::FailureKind;
