@@ -33,6 +33,7 @@ pub fn code_for(kind: Option<crate::model::FailureKind>) -> u8 {
         Some(K::ExpiredCredentials | K::Credentials | K::AccessDenied) => exit::CREDENTIALS,
         Some(K::TimedOut) => exit::TIMEOUT,
         Some(K::BadInput) => exit::USAGE,
+        Some(K::Refused) => exit::REFUSED,
         _ => exit::FAILURE,
     }
 }

@@ -417,6 +417,11 @@ impl App {
                 self.burst.ramp = ramp.min(seconds);
             }
             Intent::StopBurst => self.worker.send(Command::StopBurst),
+            Intent::CancelAction => {
+                if let Some(env) = self.selected_env() {
+                    self.worker.send(Command::Cancel(env.key.clone()));
+                }
+            }
             Intent::Reconnect { demo } => {
                 self.settings_open = false;
                 self.reconnect(ctx, demo);

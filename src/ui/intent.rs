@@ -17,6 +17,8 @@ pub enum Intent {
         ramp: f64,
     },
     StopBurst,
+    /// Cancel the selected environment's running action.
+    CancelAction,
     /// Reconnect with the settings' profile and regions, or to the demo region.
     Reconnect {
         demo: bool,

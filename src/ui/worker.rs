@@ -33,6 +33,8 @@ pub enum Command {
     },
     StartBurst(BurstConfig),
     StopBurst,
+    /// Stops waiting for an environment's running action.
+    Cancel(EnvKey),
 }
 
 pub enum Event {
@@ -188,6 +190,9 @@ async fn connect(target: Target, sink: &Sink) -> Option<Session> {
 
 async fn serve(backend: AwsBackend, mut rx: async_mpsc::UnboundedReceiver<Command>, sink: Sink) {
     let mut burst: Option<BurstHandle> = None;
+    // Each environment's running action, so it can be cancelled.
+    let mut running: std::collections::HashMap<EnvKey, (tokio::task::AbortHandle, Action)> =
+        std::collections::HashMap::new();
     let mut ticker = tokio::time::interval(Duration::from_millis(250));
     loop {
         tokio::select! {
@@ -203,6 +208,30 @@ async fn serve(backend: AwsBackend, mut rx: async_mpsc::UnboundedReceiver<Comman
                     }
                     Command::StopBurst => {
                         if let Some(b) = &burst { b.cancel(); }
+                    }
+                    Command::Cancel(key) => {
+                        if let Some((handle, action)) = running.remove(&key)
+                            && !handle.is_finished()
+                        {
+                            handle.abort();
+                            sink.send(Event::ActionDone {
+                                env: key,
+                                action,
+                                result: Err(BackendError::Refused(
+                                    "cancelled: what was already asked of AWS may still happen; the next refresh shows the state".into(),
+                                )),
+                            });
+                        }
+                    }
+                    Command::Act { env, action } => {
+                        let key = env.key.clone();
+                        let (backend, task_sink) = (backend.clone(), sink.clone());
+                        let kept = action.clone();
+                        let task = tokio::spawn(async move {
+                            handle(&backend, Command::Act { env, action }, &task_sink).await
+                        });
+                        running.retain(|_, (h, _)| !h.is_finished());
+                        running.insert(key, (task.abort_handle(), kept));
                     }
                     other => {
                         let (backend, sink) = (backend.clone(), sink.clone());
@@ -263,7 +292,7 @@ async fn handle(backend: &AwsBackend, command: Command, sink: &Sink) {
                 result,
             });
         }
-        Command::StartBurst(_) | Command::StopBurst => {}
+        Command::StartBurst(_) | Command::StopBurst | Command::Cancel(_) => {}
     }
 }
 

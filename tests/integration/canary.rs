@@ -46,6 +46,7 @@ fn files_containing(dir: &Path, needles: &[&str]) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cli_never_shows_logs_or_writes_the_canary_secret() {
+    let _heavy = HEAVY.lock().await;
     // A fast clock: waking a database takes 15-30 emulated seconds.
     let emu = scale0::emulator::Emulator::start(scale0::emulator::Options {
         port: 0,

@@ -328,6 +328,7 @@ fn judge(cell: &mut Cell, stdout: &str, stderr: &str, label: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_command_against_every_fault_on_every_service() {
+    let _heavy = HEAVY.lock().await;
     let started = Instant::now();
     let commands = commands();
     for c in &commands {
@@ -493,7 +494,7 @@ async fn wake_json_carries_each_parts_outcome() {
     let (code, stdout, stderr, _) = tokio::task::spawn_blocking(move || {
         run_cli(
             &args,
-            &[("SCALE0_CALL_TIMEOUT", "2")],
+            &[("SCALE0_CALL_TIMEOUT", "10")],
             &home,
             Duration::from_secs(60),
         )
