@@ -99,6 +99,8 @@ impl AwsBackend {
                         };
                         report.part("database", outcome, what);
                     }
+                    // Can't run in this state (stopping): the action is refused, as before.
+                    Err(e @ BackendError::Refused(_)) => return Err(e),
                     Err(e) => report.failed("database", &e),
                 }
             }

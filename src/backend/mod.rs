@@ -20,6 +20,7 @@ mod parameters;
 pub mod profiles;
 pub mod server_clock;
 mod services;
+pub use services::newer_image_note;
 pub mod session;
 pub mod sso_login;
 

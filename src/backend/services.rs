@@ -88,12 +88,16 @@ impl AwsBackend {
         let r = self.region(&env.key.region)?;
         let started = self.waits.now();
         self.compute(r, s)?.resume(s).await?;
-        Ok(self.asked(
+        let mut report = self.asked(
             env,
             format!("asked {} to resume {}", s.kind_label, s.name),
             started,
             "the resume takes 1-2 minutes; images pushed while paused are not deployed by it",
-        ))
+        );
+        if let Some(note) = newer_image_note(env) {
+            report.left.push(note);
+        }
+        Ok(report)
     }
 
     /// Polls the service until it leaves OPERATION_IN_PROGRESS (or `deadline` passes).
@@ -295,4 +299,15 @@ impl AwsBackend {
         })?;
         self.deploy(env, &image, false, wait, timeout).await
     }
+}
+
+/// Resume redeploys the image the service last ran, not a newer push to its tag: when one
+/// is waiting, what to run instead (resume, then deploy it).
+pub fn newer_image_note(env: &Environment) -> Option<String> {
+    let image = env.image.as_ref().filter(|i| i.newer_waiting)?;
+    let tag = image.tag.as_deref()?;
+    Some(format!(
+        "a newer image was pushed to :{tag} while the service was paused, and resume runs the one it last ran; to run the newer one: scale0 deploy {} --tag {tag} --resume (or scale0 resume {} --deploy-newer)",
+        env.key.name, env.key.name
+    ))
 }

@@ -242,16 +242,31 @@ pub async fn run(global: &GlobalArgs, command: Command) -> Result<(), CliError> 
             )
             .await?;
         }
-        Command::Resume { env } => {
-            act(
-                &connection,
-                &inventory,
-                &env,
-                &[Action::ResumeService],
-                None,
-                json,
-            )
-            .await?;
+        Command::Resume { env, deploy_newer } => {
+            let e = resolve(&inventory, &env)?;
+            let newer = e.image.as_ref().filter(|i| i.newer_waiting);
+            let action = match (deploy_newer, newer.and_then(|i| i.tag.clone())) {
+                // Resume-then-deploy: the deploy with --resume does both, in order.
+                (true, Some(tag)) => Action::DeployImage {
+                    image: ImageRef::Tag(tag),
+                    resume: true,
+                    wait: false,
+                },
+                (true, None) => {
+                    return Err(CliError::Usage(format!(
+                        "no newer image is waiting for {}: run scale0 resume {env}",
+                        e.key.name
+                    )));
+                }
+                (false, _) => {
+                    // Said before acting, so nobody expects the new image after it.
+                    if let Some(note) = crate::backend::newer_image_note(e) {
+                        eprintln!("scale0: note: {note}");
+                    }
+                    Action::ResumeService
+                }
+            };
+            act(&connection, &inventory, &env, &[action], None, json).await?;
         }
         Command::Deploy {
             env,

@@ -37,6 +37,7 @@ pub fn code_for(kind: Option<crate::model::FailureKind>) -> u8 {
         Some(K::ExpiredCredentials | K::Credentials | K::AccessDenied) => exit::CREDENTIALS,
         Some(K::TimedOut) => exit::TIMEOUT,
         Some(K::BadInput) => exit::USAGE,
+        Some(K::Refused) => exit::REFUSED,
         _ => exit::FAILURE,
     }
 }
@@ -129,8 +130,13 @@ pub enum Command {
     StartDb { env: String },
     /// Pause service.
     Pause { env: String },
-    /// Resume service (with the image it last ran).
-    Resume { env: String },
+    /// Resume service (with the image it last ran; says so when a newer one was pushed).
+    Resume {
+        env: String,
+        /// Resume, then deploy the newer image pushed to the service's tag while paused.
+        #[arg(long)]
+        deploy_newer: bool,
+    },
     /// Deploy image: a tag or digest of the environment's image repository.
     Deploy {
         env: String,

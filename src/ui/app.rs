@@ -452,6 +452,11 @@ impl App {
             Intent::StopBurst => self.worker.send(Command::StopBurst),
             Intent::ListRuns => self.list_runs(),
             Intent::CompareRuns(a, b) => self.burst.compare = (a, b),
+            Intent::CancelAction => {
+                if let Some(env) = self.selected_env() {
+                    self.worker.send(Command::Cancel(env.key.clone()));
+                }
+            }
             Intent::Reconnect { demo } => {
                 self.settings_open = false;
                 self.reconnect(ctx, demo);

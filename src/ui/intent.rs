@@ -19,6 +19,8 @@ pub enum Intent {
     ListRuns,
     /// Overlay these two saved runs (indices into the list).
     CompareRuns(Option<usize>, Option<usize>),
+    /// Cancel the selected environment's running action.
+    CancelAction,
     /// Reconnect with the settings' profile and regions, or to the demo region.
     Reconnect {
         demo: bool,

@@ -50,6 +50,8 @@ pub enum Command {
     },
     /// The runs saved in this folder.
     ListRuns(PathBuf),
+    /// Stops waiting for an environment's running action.
+    Cancel(EnvKey),
 }
 
 pub enum Event {
@@ -219,6 +221,9 @@ async fn serve(backend: AwsBackend, mut rx: async_mpsc::UnboundedReceiver<Comman
     let mut burst: Option<(BurstHandle, BurstSettings, String, Option<PathBuf>)> = None;
     // At most one log read at a time: a new request ends the one before.
     let mut logs: Option<tokio::task::JoinHandle<()>> = None;
+    // Each environment's running action, so it can be cancelled.
+    let mut running: std::collections::HashMap<EnvKey, (tokio::task::AbortHandle, Action)> =
+        std::collections::HashMap::new();
     let mut ticker = tokio::time::interval(Duration::from_millis(250));
     loop {
         tokio::select! {
@@ -252,6 +257,30 @@ async fn serve(backend: AwsBackend, mut rx: async_mpsc::UnboundedReceiver<Comman
                     }
                     Command::StopLogs => {
                         if let Some(task) = logs.take() { task.abort(); }
+                    }
+                    Command::Cancel(key) => {
+                        if let Some((handle, action)) = running.remove(&key)
+                            && !handle.is_finished()
+                        {
+                            handle.abort();
+                            sink.send(Event::ActionDone {
+                                env: key,
+                                action,
+                                result: Err(BackendError::Refused(
+                                    "cancelled: what was already asked of AWS may still happen; the next refresh shows the state".into(),
+                                )),
+                            });
+                        }
+                    }
+                    Command::Act { env, action } => {
+                        let key = env.key.clone();
+                        let (backend, task_sink) = (backend.clone(), sink.clone());
+                        let kept = action.clone();
+                        let task = tokio::spawn(async move {
+                            handle(&backend, Command::Act { env, action }, &task_sink).await
+                        });
+                        running.retain(|_, (h, _)| !h.is_finished());
+                        running.insert(key, (task.abort_handle(), kept));
                     }
                     other => {
                         let (backend, sink) = (backend.clone(), sink.clone());
@@ -342,7 +371,8 @@ async fn handle(backend: &AwsBackend, command: Command, sink: &Sink) {
         | Command::StopBurst
         | Command::BurstMarker { .. }
         | Command::Logs(_)
-        | Command::StopLogs => {}
+        | Command::StopLogs
+        | Command::Cancel(_) => {}
     }
 }
 

@@ -236,13 +236,24 @@ async fn deploy_waits_and_rollback_returns_to_the_previous_image() {
         json!({"service": "scale0-a"}),
     )
     .await;
-    let e = drive(
+    // A rolled-back deploy is a failure (its part says how it ended), not a success.
+    let report = drive(
         &emu,
         b.deploy(&a, &ImageRef::Tag("v2".into()), false, true, 1200.0),
     )
     .await
-    .unwrap_err();
-    assert!(e.to_string().contains("ROLLBACK_SUCCEEDED"), "{e}");
+    .unwrap();
+    assert_eq!(
+        report.verdict(),
+        scale0::backend::Verdict::Partial,
+        "{report:?}"
+    );
+    let deployment = report.parts.iter().find(|p| p.part == "deployment");
+    assert!(
+        deployment.is_some_and(|p| p.outcome == scale0::backend::Outcome::Failed
+            && p.detail.contains("ROLLBACK_SUCCEEDED")),
+        "{report:?}"
+    );
     emu.shutdown().await;
 }
 

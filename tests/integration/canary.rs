@@ -46,6 +46,7 @@ fn files_containing(dir: &Path, needles: &[&str]) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cli_never_shows_logs_or_writes_the_canary_secret() {
+    let _heavy = HEAVY.lock().await;
     // A fast clock: waking a database takes 15-30 emulated seconds.
     let emu = scale0::emulator::Emulator::start(scale0::emulator::Options {
         port: 0,
@@ -85,6 +86,7 @@ async fn the_cli_never_shows_logs_or_writes_the_canary_secret() {
     ];
     let started = Instant::now();
     let mut runs = 0;
+    // One fault at a time (they are global to the emulator); its runs concurrently.
     for fault in faults {
         reqwest::Client::new()
             .delete(format!("{endpoint}/_scale0/faults"))
@@ -95,6 +97,7 @@ async fn the_cli_never_shows_logs_or_writes_the_canary_secret() {
             let (status, body) = admin(&emu, "/_scale0/faults", rule).await;
             assert_eq!(status, 201, "{body}");
         }
+        let mut batch = Vec::new();
         for level in ["trace", "debug", "info", "warn"] {
             for args in commands {
                 let mut all: Vec<String> = ["--endpoint-url", &endpoint, "--region", "us-east-1"]
@@ -102,29 +105,35 @@ async fn the_cli_never_shows_logs_or_writes_the_canary_secret() {
                     .map(|s| s.to_string())
                     .collect();
                 all.extend(args.iter().map(|s| s.to_string()));
-                let env = [
-                    ("AWS_ACCESS_KEY_ID", "AKIACANARYKEY"),
-                    ("AWS_SECRET_ACCESS_KEY", secret.as_str()),
-                    ("AWS_SESSION_TOKEN", token.as_str()),
-                    ("RUST_LOG", level),
-                    ("SCALE0_CALL_TIMEOUT", "3"),
+                let env: Vec<(&'static str, String)> = vec![
+                    ("AWS_ACCESS_KEY_ID", "AKIACANARYKEY".into()),
+                    ("AWS_SECRET_ACCESS_KEY", secret.clone()),
+                    ("AWS_SESSION_TOKEN", token.clone()),
+                    ("RUST_LOG", level.into()),
+                    ("SCALE0_CALL_TIMEOUT", "4".into()),
                 ];
-                let (h, e) = (home.clone(), env.map(|(k, v)| (k, v.to_string())));
-                let (code, stdout, stderr, _) = tokio::task::spawn_blocking(move || {
-                    let env: Vec<(&str, &str)> = e.iter().map(|(k, v)| (*k, v.as_str())).collect();
-                    run_cli(&all, &env, &h, Duration::from_secs(60))
-                })
-                .await
-                .expect("cli run");
-                runs += 1;
-                for (what, text) in [("stdout", &stdout), ("stderr", &stderr)] {
-                    assert!(
-                        !text.contains(&secret) && !text.contains(&token),
-                        "{args:?} at {level} leaked the canary in {what} (exit {code})"
-                    );
-                }
-                assert_ne!(code, -9, "{args:?} at {level} hung");
+                let h = home.clone();
+                batch.push(tokio::task::spawn_blocking(move || {
+                    let env: Vec<(&str, &str)> =
+                        env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                    (
+                        args,
+                        level,
+                        run_cli(&all, &env, &h, Duration::from_secs(60)),
+                    )
+                }));
             }
+        }
+        for run in batch {
+            let (args, level, (code, stdout, stderr, _)) = run.await.expect("cli run");
+            runs += 1;
+            for (what, text) in [("stdout", &stdout), ("stderr", &stderr)] {
+                assert!(
+                    !text.contains(&secret) && !text.contains(&token),
+                    "{args:?} at {level} leaked the canary in {what} (exit {code})"
+                );
+            }
+            assert_ne!(code, -9, "{args:?} at {level} hung");
         }
     }
     // The unreachable endpoint and the failing credential process, at trace.

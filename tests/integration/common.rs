@@ -8,6 +8,11 @@ use scale0::emulator::seed::{ClusterSpec, EnvSpec};
 use scale0::emulator::{Emulator, Options, Seed};
 use std::time::Duration;
 
+/// Tests that measure throughput (calibration) and tests that load both cores for long
+/// (the fault matrix, the fuzz test, the canary runs) take this in turn, so neither
+/// skews the other.
+pub static HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// The emulator's start time. Fixed (2026-11-23T10:00:00Z) so tests do not depend on the
 /// wall clock; `SCALE0_TEST_CLOCK_OFFSET_DAYS=365` (or -365) starts it that many days from
 /// the wall clock instead (on the hour), proving that nothing mixes the two clocks.

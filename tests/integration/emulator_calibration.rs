@@ -23,6 +23,7 @@ struct Measured {
 /// Runs a 150-client burst for 10 seconds (as hey -z 10s did) and returns (rps per vCPU, 500s, peak
 /// connections, a 500's body if any).
 async fn calibrate(world: &str) -> (f64, u64, u32, Option<String>) {
+    let _heavy = crate::common::HEAVY.lock().await;
     let emu = emulator(Seed::Empty).await;
     for env in world_file::parse(world).expect("world file") {
         emu.add_environment(env).await.expect("environment");

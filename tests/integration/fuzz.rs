@@ -249,6 +249,7 @@ fn hostile_requests_get_aws_shaped_4xx_and_never_kill_or_hang_the_emulator() {
         .enable_all()
         .build()
         .expect("runtime");
+    let _heavy = HEAVY.blocking_lock();
     let emu = runtime.block_on(emulator(Seed::Demo));
     let endpoint = emu.endpoint_url().to_string();
     let client = reqwest::Client::builder()

@@ -36,7 +36,15 @@ pub fn show(ui: &mut Ui, view: &ActionsView) -> Option<Intent> {
         }
         if let Some(what) = &view.busy {
             ui.spinner();
-            ui.label(what);
+            ui.label(format!("{what}: running"));
+            // Long actions (wake, deploy: minutes) can be stopped from here.
+            if ui
+                .button("Cancel")
+                .on_hover_text("Stop waiting; what was already asked of AWS may still happen")
+                .clicked()
+            {
+                intent = Some(Intent::CancelAction);
+            }
         }
     });
     ui.horizontal(|ui| {
