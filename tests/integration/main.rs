@@ -7,6 +7,7 @@ mod cli;
 mod common;
 mod emulator_calibration;
 mod emulator_cli;
+mod emulator_ecs;
 mod emulator_faults;
 mod emulator_logs;
 mod emulator_sdk;

@@ -43,7 +43,9 @@ fn service(name: &str, status: ServiceStatus) -> ServiceState {
         prices: cost::ComputePrices {
             gb_hour: 0.007,
             vcpu_hour: 0.064,
+            standing_hour: 0.0,
         },
+        facts: Default::default(),
     }
 }
 
