@@ -143,6 +143,8 @@ pub struct KindFacts {
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Scaling {
+    /// Requests per instance before another starts; 0 for kinds that do not scale on
+    /// concurrency (ECS Express tracks CPU or requests per task).
     pub max_concurrency: u32,
     pub min_size: u32,
     pub max_size: u32,

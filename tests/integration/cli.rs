@@ -7,26 +7,26 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Run {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 impl Run {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("{e}: {}", self.stdout))
     }
 }
 
-fn isolated_home() -> PathBuf {
+pub(crate) fn isolated_home() -> PathBuf {
     let dir = std::env::temp_dir().join(format!("scale0-cli-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
 
 /// Runs the binary with an empty home and no AWS settings but `env`.
-async fn scale0(args: &[&str], env: &[(&str, &str)], home: &Path) -> Run {
+pub(crate) async fn scale0(args: &[&str], env: &[(&str, &str)], home: &Path) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_scale0"));
     cmd.args(args)
         .env_clear()
@@ -122,7 +122,11 @@ async fn every_command_against_the_emulator() {
     }
     let json = run(vec!["envs", "--json"]).await.json();
     assert_eq!(json["schema"], 1);
-    assert_eq!(json["environments"].as_array().unwrap().len(), 7);
+    assert_eq!(
+        json["environments"].as_array().unwrap().len(),
+        10,
+        "7 App Runner or unpaired, 3 ECS Express"
+    );
 
     let status = run(vec!["status", "dave"]).await;
     assert_eq!(status.code, 0, "{}", status.stderr);
@@ -295,7 +299,7 @@ async fn demo_uses_a_running_emulator_or_starts_one() {
     // Nothing running: one starts in-process, and the command works.
     let alone = scale0(&["--demo", "envs", "--json"], &[], &home).await;
     assert_eq!(alone.code, 0, "{}", alone.stderr);
-    assert_eq!(alone.json()["environments"].as_array().unwrap().len(), 7);
+    assert_eq!(alone.json()["environments"].as_array().unwrap().len(), 10);
 
     // A running emulator recorded in the runtime directory is used, so one-shot
     // commands see one world.

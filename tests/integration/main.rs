@@ -5,6 +5,7 @@ mod backend;
 mod burst;
 mod cli;
 mod common;
+mod ecs_express;
 mod emulator_calibration;
 mod emulator_cli;
 mod emulator_ecs;

@@ -15,8 +15,8 @@ use aws_sdk_ecs::types::{
     ExpressGatewayServiceInclude, ExpressGatewayServiceScalingMetric, ResourceManagementType,
     ServiceField, StopServiceDeploymentStopType, Tag,
 };
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 const ID: &str = "ecs-express";
 const LABEL: &str = "ECS Express";
@@ -37,8 +37,9 @@ pub struct EcsExpress {
     client: aws_sdk_ecs::Client,
     region: String,
     profile: Option<String>,
-    /// Which services each load balancer was seen serving, for the cost split.
-    sharing: Arc<Mutex<HashMap<String, HashSet<String>>>>,
+    /// Express services the last listing found: they share the VPC's load balancers
+    /// (one per 25), so each pays its part. Assumes one VPC (seeing VPCs needs EC2).
+    listed: Arc<AtomicUsize>,
 }
 
 type SdkErr<E> = aws_sdk_ecs::error::SdkError<E, aws_smithy_runtime_api::http::Response>;
@@ -129,7 +130,7 @@ impl EcsExpress {
                 .map(|r| r.to_string())
                 .unwrap_or_default(),
             profile: config.profile.clone(),
-            sharing: Arc::default(),
+            listed: Arc::default(),
         }
     }
 
@@ -212,18 +213,11 @@ impl EcsExpress {
             .collect())
     }
 
-    /// The ALB share: its hourly price and addresses over the services seen on it.
-    fn standing_hour(&self, load_balancer: Option<&str>, service: &str) -> f64 {
-        let sharing = match load_balancer {
-            Some(lb) => {
-                let mut seen = self.sharing.lock().unwrap_or_else(PoisonError::into_inner);
-                let set = seen.entry(lb.to_string()).or_default();
-                set.insert(service.to_string());
-                set.len().clamp(1, MAX_SHARING)
-            }
-            None => 1,
-        };
-        (ALB_HOUR + ALB_ADDRESSES * IPV4_HOUR) / sharing as f64
+    /// This service's share of the load balancers (and their addresses) it shares.
+    fn standing_hour(&self) -> f64 {
+        let services = self.listed.load(Ordering::Relaxed).max(1);
+        let balancers = services.div_ceil(MAX_SHARING);
+        (ALB_HOUR + ALB_ADDRESSES * IPV4_HOUR) * balancers as f64 / services as f64
     }
 }
 
@@ -291,6 +285,7 @@ impl ComputeKind for EcsExpress {
                     }
                 }
             }
+            self.listed.store(listed.len(), Ordering::Relaxed);
             Ok(listed)
         })
     }
@@ -421,7 +416,7 @@ impl ComputeKind for EcsExpress {
                 prices: ComputePrices {
                     gb_hour: GB_HOUR,
                     vcpu_hour: VCPU_HOUR,
-                    standing_hour: self.standing_hour(load_balancer.and_then(|l| l.arn()), arn),
+                    standing_hour: self.standing_hour(),
                 },
                 facts: KindFacts {
                     paused_word: Some("scaled to zero"),

@@ -328,7 +328,6 @@ impl World {
             };
             put(&mut self.metrics, "CPUUtilization", cpu);
             put(&mut self.metrics, "MemoryUtilization", 22.0 + cpu / 5.0);
-            put(&mut self.metrics, "RunningTaskCount", running as f64);
         }
         let tg_dims = [("LoadBalancer", lb.as_str()), ("TargetGroup", tg.as_str())];
         let put = |store: &mut super::metrics::MetricStore, metric: &str, d: Datum| {
