@@ -544,3 +544,63 @@ async fn the_aws_cli_describes_express_services() {
         .collect();
     assert_eq!(counts, [1, 0]);
 }
+
+#[tokio::test]
+async fn both_kinds_graphs_come_from_one_get_metric_data_call() {
+    let mut gina = express_env("gina", "gina", false);
+    gina.cluster = None;
+    let emu = emulator_with(&[gina, env("qa")]).await;
+    let b = backend(&emu).await;
+    let inv = b.inventory().await.unwrap();
+    let url = inv
+        .resolve("gina")
+        .unwrap()
+        .service
+        .as_ref()
+        .unwrap()
+        .http_url()
+        .unwrap();
+    // Two minutes of requests through the load balancer, then the minute closes.
+    for _ in 0..2 {
+        for _ in 0..30 {
+            assert_eq!(reqwest::get(&url).await.unwrap().status().as_u16(), 200);
+        }
+        emu.advance(60.0);
+    }
+    let envs: Vec<&scale0::model::Environment> = inv.environments.iter().collect();
+    let before = emu
+        .shared()
+        .calls()
+        .get("monitoring:GetMetricData")
+        .copied()
+        .unwrap_or(0);
+    let now = b.clock().now();
+    let series = b
+        .metrics("us-east-1", &envs, now - 1800.0, now, 60)
+        .await
+        .unwrap();
+    let after = emu
+        .shared()
+        .calls()
+        .get("monitoring:GetMetricData")
+        .copied()
+        .unwrap_or(0);
+    assert_eq!(after - before, 1, "one call for both kinds");
+    let gina_at = inv
+        .environments
+        .iter()
+        .position(|e| e.key.name == "gina")
+        .unwrap();
+    let m = &series[gina_at];
+    let requests: f64 = m.requests.points.iter().map(|p| p.1).sum();
+    assert_eq!(requests, 60.0, "the load balancer's RequestCount");
+    assert_eq!(m.status_2xx.points.iter().map(|p| p.1).sum::<f64>(), 60.0);
+    assert!(!m.cpu.points.is_empty(), "ECS CPUUtilization");
+    assert!(
+        m.active_instances.points.iter().all(|p| p.1 == 1.0),
+        "one healthy task"
+    );
+    // TargetResponseTime is in seconds; the dashboard shows milliseconds.
+    let p50 = m.latency_p50.points.first().map(|p| p.1).unwrap_or(0.0);
+    assert!(p50 > 0.1 && p50 < 60_000.0, "{p50} ms");
+}

@@ -178,6 +178,17 @@ pub fn show(ui: &mut Ui, view: &GraphsView) -> Option<Intent> {
         false,
         &|_| {},
     );
+    // Only kinds that report it (ECS Express: the tasks' average CPU).
+    if !m.cpu.points.is_empty() {
+        draw(
+            ui,
+            "Service CPU",
+            "%",
+            vec![series("CPU", &m.cpu, theme::WARN)],
+            false,
+            &|_| {},
+        );
+    }
     draw(
         ui,
         "Database capacity (0 = paused)",
