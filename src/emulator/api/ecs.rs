@@ -400,7 +400,20 @@ fn create(w: &mut World, input: &Value, now: f64) -> ApiResult {
         }),
         cluster: None,
     };
-    let Some(i) = crate::emulator::seed::add_named_service(w, &spec, &name, now) else {
+    // The seed pushes an image per environment; a created service brings its own.
+    let seed_tag = spec.env.clone();
+    let had_tag = w
+        .repositories
+        .iter()
+        .flat_map(|r| r.images.iter())
+        .any(|im| im.tags.contains(&seed_tag));
+    let created = crate::emulator::seed::add_named_service(w, &spec, &name, now);
+    if !had_tag {
+        for r in &mut w.repositories {
+            r.images.retain(|im| !im.tags.contains(&seed_tag));
+        }
+    }
+    let Some(i) = created else {
         return Err(ApiError::new(
             "ServerException",
             "the service could not be created",

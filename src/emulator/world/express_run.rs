@@ -380,3 +380,62 @@ impl World {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::emulator::seed::{EnvSpec, ServiceSpec, add_environment};
+
+    fn express_world() -> (World, usize) {
+        let mut w = World::empty("us-east-1", 0.0);
+        let mut spec = EnvSpec::new("x", "o");
+        spec.cluster = None;
+        spec.service = Some(ServiceSpec {
+            express: true,
+            min_size: 1,
+            max_size: 4,
+            ..ServiceSpec::default()
+        });
+        let i = add_environment(&mut w, &spec, 0.0).unwrap();
+        (w, i)
+    }
+
+    fn tasks(w: &World, i: usize) -> (u32, u32) {
+        let x = w.services[i].express.as_ref().unwrap();
+        (x.desired, x.running)
+    }
+
+    #[test]
+    fn target_tracking_adds_a_task_after_three_minutes_above_its_cpu_target() {
+        let (mut w, i) = express_world();
+        // 90 % of one vCPU for a minute, against a target of 60 %.
+        for minute in 1..=2 {
+            w.services[i].minute.cpu_busy_ms = 54_000.0;
+            w.catch_up(minute as f64 * 60.0);
+        }
+        assert_eq!(tasks(&w, i), (1, 1), "two points are not enough");
+        w.services[i].minute.cpu_busy_ms = 54_000.0;
+        w.catch_up(180.0);
+        assert_eq!(
+            tasks(&w, i),
+            (2, 1),
+            "the third point scales out; the task starts"
+        );
+        w.catch_up(180.0 + TASK_START);
+        assert_eq!(tasks(&w, i), (2, 2));
+    }
+
+    #[test]
+    fn at_zero_tasks_nothing_scales_it_out() {
+        let (mut w, i) = express_world();
+        w.express_set_desired(i, 0, 0.0);
+        w.services[i].express.as_mut().unwrap().revisions[0]
+            .scaling
+            .min = 0;
+        for minute in 1..=30 {
+            w.services[i].minute.requests += 100;
+            w.catch_up(minute as f64 * 60.0);
+        }
+        assert_eq!(tasks(&w, i), (0, 0), "no data points at zero tasks");
+    }
+}
