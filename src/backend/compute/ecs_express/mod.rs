@@ -3,6 +3,8 @@
 //! scaling target kept in a tag), canary deployments and its load balancer metrics
 //! (reference/aws.md section 16).
 
+mod shapes;
+
 use super::{BoxFuture, ComputeKind, KindConfig, Listed, MetricSpec};
 use crate::backend::BackendError;
 use crate::backend::convert::{self, sdk_error};
@@ -12,8 +14,11 @@ use crate::model::cost::ComputePrices;
 use crate::model::{KindFacts, Operation, Scaling, ServiceState, ServiceStatus};
 use aws_sdk_ecs::types::{
     ExpressGatewayContainer, ExpressGatewayScalingTarget, ExpressGatewayServiceConfiguration,
-    ExpressGatewayServiceInclude, ExpressGatewayServiceScalingMetric, ResourceManagementType,
-    ServiceField, StopServiceDeploymentStopType, Tag,
+    ExpressGatewayServiceInclude, ResourceManagementType, ServiceField,
+    StopServiceDeploymentStopType, Tag,
+};
+use shapes::{
+    arn_suffix, cluster_and_name, newest, operation_status, parse_scaling_tag, scaling_tag, tags_of,
 };
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -43,78 +48,6 @@ pub struct EcsExpress {
 }
 
 type SdkErr<E> = aws_sdk_ecs::error::SdkError<E, aws_smithy_runtime_api::http::Response>;
-
-/// `arn:aws:ecs:<region>:<account>:service/<cluster>/<name>` -> (cluster, name).
-fn cluster_and_name(arn: &str) -> Option<(&str, &str)> {
-    let path = arn.split_once(":service/")?.1;
-    path.split_once('/')
-}
-
-/// The CloudWatch dimension form of an ELB ARN (`app/...`, `targetgroup/...`).
-fn arn_suffix(arn: &str) -> String {
-    let resource = arn.splitn(6, ':').nth(5).unwrap_or(arn);
-    resource
-        .strip_prefix("loadbalancer/")
-        .unwrap_or(resource)
-        .to_string()
-}
-
-fn tags_of(tags: &[Tag]) -> Vec<(String, String)> {
-    tags.iter()
-        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or("").to_string())))
-        .collect()
-}
-
-/// The newest configuration: activeConfigurations is unordered (aws.md 16.1.5).
-fn newest(
-    configs: &[ExpressGatewayServiceConfiguration],
-) -> Option<&ExpressGatewayServiceConfiguration> {
-    configs.iter().max_by(|a, b| {
-        convert::time(a.created_at())
-            .partial_cmp(&convert::time(b.created_at()))
-            .unwrap_or(std::cmp::Ordering::Equal)
-    })
-}
-
-/// A deployment's status in the words the generic deploy wait reads.
-fn operation_status(aws: &str) -> String {
-    match aws {
-        "SUCCESSFUL" => "SUCCEEDED".into(),
-        "ROLLBACK_SUCCESSFUL" => "ROLLBACK_SUCCEEDED".into(),
-        other => other.into(),
-    }
-}
-
-/// The scaling target as the tag keeps it: `min=1,max=4,metric=AVERAGE_CPU,target=60`.
-fn scaling_tag(t: &ExpressGatewayScalingTarget) -> String {
-    format!(
-        "min={},max={},metric={},target={}",
-        t.min_task_count().unwrap_or(1),
-        t.max_task_count().unwrap_or(1),
-        t.auto_scaling_metric()
-            .map_or("AVERAGE_CPU", |m| m.as_str()),
-        t.auto_scaling_target_value().unwrap_or(60)
-    )
-}
-
-fn parse_scaling_tag(v: &str) -> Option<ExpressGatewayScalingTarget> {
-    let field = |k: &str| {
-        v.split(',')
-            .find_map(|p| p.strip_prefix(k)?.strip_prefix('='))
-    };
-    let min = field("min")?.parse::<i32>().ok()?;
-    let max = field("max")?.parse::<i32>().ok()?;
-    Some(
-        ExpressGatewayScalingTarget::builder()
-            .min_task_count(min)
-            .max_task_count(max.max(min).max(1))
-            .auto_scaling_metric(ExpressGatewayServiceScalingMetric::from(
-                field("metric").unwrap_or("AVERAGE_CPU"),
-            ))
-            .auto_scaling_target_value(field("target").and_then(|t| t.parse().ok()).unwrap_or(60))
-            .build(),
-    )
-}
 
 impl EcsExpress {
     pub fn connect(config: &KindConfig) -> EcsExpress {
