@@ -105,8 +105,15 @@ pub fn precondition(verb: Verb, cx: &Context) -> Result<(), Refusal> {
             Ok(())
         }
         Verb::Rollback => {
-            service_idle(env)?;
             let s = env.service.as_ref().ok_or_else(no_service)?;
+            // Where the kind can, rolling back a deployment in flight cancels it.
+            if s.facts.cancels_by_rollback
+                && s.status == ServiceStatus::OperationInProgress
+                && s.operation.as_ref().is_some_and(|o| o.kind == "DEPLOYMENT")
+            {
+                return Ok(());
+            }
+            service_idle(env)?;
             if s.status == ServiceStatus::Paused {
                 return Err("the service is paused: resume it first".into());
             }

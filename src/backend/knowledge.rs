@@ -207,7 +207,9 @@ mod tests {
             prices: crate::model::cost::ComputePrices {
                 gb_hour: 0.0,
                 vcpu_hour: 0.0,
+                standing_hour: 0.0,
             },
+            facts: crate::model::KindFacts::default(),
         }
     }
 

@@ -43,6 +43,8 @@ pub enum Field {
     Capacity,
     AcuUtilization,
     Connections,
+    /// The tasks' average CPU, percent (ECS).
+    Cpu,
 }
 
 const DATABASE_FIELDS: [(Field, &str, &str); 3] = [
@@ -64,6 +66,7 @@ fn series(m: &mut EnvMetrics, field: Field) -> &mut MetricSeries {
         Field::Capacity => &mut m.capacity,
         Field::AcuUtilization => &mut m.acu_utilization,
         Field::Connections => &mut m.connections,
+        Field::Cpu => &mut m.cpu,
     }
 }
 
@@ -79,7 +82,7 @@ fn plan(
     r: &RegionClients,
     envs: &[&Environment],
     period: i32,
-) -> Vec<(usize, Field, MetricDataQuery)> {
+) -> Vec<(usize, Field, f64, MetricDataQuery)> {
     plan_fields(r, envs, period, |_| true)
 }
 
@@ -89,7 +92,7 @@ fn plan_fields(
     envs: &[&Environment],
     period: i32,
     wanted: impl Fn(Field) -> bool,
-) -> Vec<(usize, Field, MetricDataQuery)> {
+) -> Vec<(usize, Field, f64, MetricDataQuery)> {
     let mut out = Vec::new();
     for (e, env) in envs.iter().enumerate() {
         let query = |field: Field, namespace: &str, name: &str, stat: &str, d: Vec<Dimension>| {
@@ -107,6 +110,7 @@ fn plan_fields(
             (
                 e,
                 field,
+                1.0,
                 MetricDataQuery::builder().id(id).metric_stat(stat).build(),
             )
         };
@@ -120,13 +124,14 @@ fn plan_fields(
                     .iter()
                     .map(|(k, v)| (*k, v.as_str()))
                     .collect();
-                out.push(query(
+                let (e, field, _, q) = query(
                     spec.field,
                     spec.namespace,
                     spec.name,
                     spec.stat,
                     dims(&pairs),
-                ));
+                );
+                out.push((e, field, spec.scale, q));
             }
         }
         if let Some(db) = &env.database {
@@ -182,7 +187,7 @@ pub async fn fetch_capacity(
 /// One GetMetricData call (with its pages): each query's id and points.
 async fn fetch_chunk(
     client: &aws_sdk_cloudwatch::Client,
-    chunk: &[(usize, Field, MetricDataQuery)],
+    chunk: &[(usize, Field, f64, MetricDataQuery)],
     start: f64,
     end: f64,
 ) -> Result<Vec<(String, Vec<(f64, f64)>)>, BackendError> {
@@ -191,7 +196,7 @@ async fn fetch_chunk(
     loop {
         let response = client
             .get_metric_data()
-            .set_metric_data_queries(Some(chunk.iter().map(|(_, _, q)| q.clone()).collect()))
+            .set_metric_data_queries(Some(chunk.iter().map(|(_, _, _, q)| q.clone()).collect()))
             .start_time(DateTime::from_secs_f64(start))
             .end_time(DateTime::from_secs_f64(end))
             .scan_by(ScanBy::TimestampAscending)
@@ -228,7 +233,7 @@ fn per_minute_factor(query: &MetricDataQuery) -> f64 {
 async fn run(
     client: &aws_sdk_cloudwatch::Client,
     count: usize,
-    planned: Vec<(usize, Field, MetricDataQuery)>,
+    planned: Vec<(usize, Field, f64, MetricDataQuery)>,
     start: f64,
     end: f64,
 ) -> Result<Vec<EnvMetrics>, BackendError> {
@@ -242,15 +247,19 @@ async fn run(
     .await;
     for (chunk, answer) in planned.chunks(MAX_QUERIES).zip(answers) {
         for (id, points) in answer? {
-            let Some((e, field, query)) =
-                chunk.iter().find(|(_, _, q)| q.id() == Some(id.as_str()))
+            let Some((e, field, scale, query)) = chunk
+                .iter()
+                .find(|(_, _, _, q)| q.id() == Some(id.as_str()))
             else {
                 continue;
             };
             let per_minute = per_minute_factor(query);
             let s = series(&mut out[*e], *field);
-            s.points
-                .extend(points.into_iter().map(|(t, v)| (t, v * per_minute)));
+            s.points.extend(
+                points
+                    .into_iter()
+                    .map(|(t, v): (f64, f64)| (t, v * per_minute * scale)),
+            );
             s.points.sort_by(|a, b| a.0.total_cmp(&b.0));
         }
     }

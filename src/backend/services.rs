@@ -79,7 +79,7 @@ impl AwsBackend {
             env,
             format!("asked {} to pause {}", s.kind_label, s.name),
             started,
-            "the pause takes 1-2 minutes (status OPERATION_IN_PROGRESS, then PAUSED)",
+            self.compute(r, s)?.pause_takes(),
         ))
     }
 
@@ -92,7 +92,7 @@ impl AwsBackend {
             env,
             format!("asked {} to resume {}", s.kind_label, s.name),
             started,
-            "the resume takes 1-2 minutes; images pushed while paused are not deployed by it",
+            self.compute(r, s)?.resume_takes(),
         );
         if let Some(note) = newer_image_note(env) {
             report.left.push(note);
@@ -190,8 +190,10 @@ impl AwsBackend {
         if s.status == ServiceStatus::Paused {
             if !resume_first {
                 return Err(BackendError::Refused(format!(
-                    "{} is paused: App Runner can't deploy to a paused service. Pass --resume to resume it first (1-2 minutes), then deploy",
-                    s.name
+                    "{} is {}: scale0 deploys to a running {} service only. Pass --resume to resume it first, then deploy",
+                    s.name,
+                    s.status_label(),
+                    s.kind_label
                 )));
             }
             let started = self.waits.now();
@@ -224,9 +226,10 @@ impl AwsBackend {
             seconds: self.waits.now() - started,
         });
         if !wait {
-            report.left.push(
-                "the deployment takes about 5 minutes; `scale0 status` shows its progress".into(),
-            );
+            report.left.push(format!(
+                "the deployment takes {}; `scale0 status` shows its progress",
+                kind.deploy_takes()
+            ));
             return Ok(report);
         }
         let started = self.waits.now();
@@ -256,8 +259,9 @@ impl AwsBackend {
                     report.failed(
                         "deployment",
                         &BackendError::Other(format!(
-                            "the deployment of {new_identifier} ended {}",
-                            o.status
+                            "the deployment of {new_identifier} ended {}{}",
+                            o.status,
+                            o.reason.map(|r| format!(" ({r})")).unwrap_or_default()
                         )),
                     );
                     return Ok(report);
@@ -281,6 +285,22 @@ impl AwsBackend {
         timeout: f64,
     ) -> Result<ActionReport, BackendError> {
         let s = self.service_of(env)?;
+        // A deployment in flight: rolling back is cancelling it, where the kind can.
+        if s.status == ServiceStatus::OperationInProgress {
+            let r = self.region(&env.key.region)?;
+            let started = self.waits.now();
+            if let Some(id) = self.compute(r, s)?.cancel_deploy(s).await? {
+                return Ok(self.asked(
+                    env,
+                    format!(
+                        "asked {} to roll back the deployment in flight ({id})",
+                        s.kind_label
+                    ),
+                    started,
+                    "traffic returns to the previous revision in about a minute",
+                ));
+            }
+        }
         let previous = s
             .tags
             .iter()

@@ -50,6 +50,7 @@ pub fn envs_table(envs: &[Environment], now: Time) -> String {
                 e.key.name.clone(),
                 e.owner.clone().unwrap_or_else(|| "-".into()),
                 e.key.region.clone(),
+                e.service.as_ref().map_or("-", |s| s.kind_label).to_string(),
                 e.phrase(Part::Service, now),
                 e.phrase(Part::Database, now),
                 e.phrase(Part::Image, now),
@@ -59,7 +60,7 @@ pub fn envs_table(envs: &[Environment], now: Time) -> String {
         .collect();
     table(
         &[
-            "ENV", "OWNER", "REGION", "APP", "DATABASE", "IMAGE", "FOUND BY",
+            "ENV", "OWNER", "REGION", "KIND", "APP", "DATABASE", "IMAGE", "FOUND BY",
         ],
         &rows,
     )
@@ -82,7 +83,16 @@ pub fn status(
     );
     let _ = writeln!(o, "  {}", e.summary(now));
     if let Some(s) = &e.service {
-        let _ = writeln!(o, "service  {} {}", s.name, s.status.label());
+        let _ = writeln!(
+            o,
+            "service  {} ({}) {}",
+            s.name,
+            s.kind_label,
+            s.status_label()
+        );
+        if let Some(warning) = &s.facts.warning {
+            let _ = writeln!(o, "  WARNING        {warning}");
+        }
         if let Some(url) = s.http_url() {
             let _ = writeln!(o, "  url            {url}");
         }
@@ -99,12 +109,25 @@ pub fn status(
             s.active_instances.unwrap_or(0.0),
             s.provisioned_instances()
         );
-        if let Some(sc) = &s.scaling {
-            let _ = writeln!(
-                o,
-                "  scaling        MaxConcurrency {}, MinSize {}, MaxSize {}",
-                sc.max_concurrency, sc.min_size, sc.max_size
-            );
+        match &s.scaling {
+            Some(sc) if sc.max_concurrency > 0 => {
+                let _ = writeln!(
+                    o,
+                    "  scaling        MaxConcurrency {}, MinSize {}, MaxSize {}",
+                    sc.max_concurrency, sc.min_size, sc.max_size
+                );
+            }
+            Some(sc) => {
+                let _ = writeln!(
+                    o,
+                    "  scaling        {} to {} tasks, target tracking",
+                    sc.min_size, sc.max_size
+                );
+            }
+            None => {}
+        }
+        if let Some(difference) = s.facts.difference {
+            let _ = writeln!(o, "  note           {difference}");
         }
         let _ = writeln!(o, "  size           {} vCPU, {} GB", s.vcpu, s.memory_gb);
     }

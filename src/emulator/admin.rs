@@ -28,6 +28,7 @@ pub fn routes() -> Router<Arc<Shared>> {
         .route("/_scale0/faults/{id}", delete(remove_fault))
         .route("/_scale0/faults/deploy-failure", post(deploy_failure))
         .route("/_scale0/faults/maintenance", post(maintenance))
+        .route("/_scale0/faults/express", post(express_fault))
         .route("/_scale0/ecr/push", post(push_image))
         .route("/_scale0/world", get(world))
         .route("/_scale0/stats", get(stats))
@@ -158,6 +159,34 @@ async fn deploy_failure(State(shared): State<Arc<Shared>>, body: axum::body::Byt
         }
         None => not_found(format!("no service {}", target.service)),
     }
+}
+
+#[derive(serde::Deserialize)]
+struct ExpressFault {
+    service: String,
+    /// "load-balancer-gone" or "stuck-deployment" (the next one never advances).
+    fault: String,
+}
+
+/// Breaks an ECS Express service's managed parts.
+async fn express_fault(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) -> Response {
+    let target: ExpressFault = match parse(&body) {
+        Ok(t) => t,
+        Err(e) => return bad_request(e),
+    };
+    let (mut world, _) = shared.world();
+    let Some(x) = world
+        .service_index(&target.service)
+        .and_then(|i| world.services[i].express.as_deref_mut())
+    else {
+        return not_found(format!("no ECS Express service {}", target.service));
+    };
+    match target.fault.as_str() {
+        "load-balancer-gone" => x.load_balancer_gone = true,
+        "stuck-deployment" => x.stick_next_deployment = true,
+        other => return bad_request(format!("unknown fault {other:?}")),
+    }
+    Json(json!({"service": target.service, "fault": target.fault})).into_response()
 }
 
 /// Starts an App Runner maintenance operation now (OPERATION_IN_PROGRESS for minutes).

@@ -271,6 +271,21 @@ async fn start_workload(shared: &Arc<Shared>, i: usize) -> Result<(), EmulatorEr
     Ok(())
 }
 
+/// Starts the listener of every service that has none yet.
+async fn start_new_workloads(shared: &Arc<Shared>) {
+    let new: Vec<usize> = {
+        let (world, _) = shared.world();
+        (0..world.services.len())
+            .filter(|&i| world.services[i].port == 0)
+            .collect()
+    };
+    for i in new {
+        if let Err(e) = start_workload(shared, i).await {
+            tracing::warn!(error = %e, "no listener for a new service");
+        }
+    }
+}
+
 /// Every answer carries the emulated clock's `Date`, as AWS's carry AWS's: clients take
 /// the server's time from it.
 async fn date_header(
@@ -360,6 +375,10 @@ async fn aws_request(
             }
         }
     };
+    if result.is_ok() && request.service == AwsService::Ecs {
+        // CreateExpressGatewayService added a service: its load balancer listens now.
+        start_new_workloads(&shared).await;
+    }
     match result {
         Ok(output) => {
             tracing::debug!(

@@ -390,7 +390,7 @@ pub fn generic_code(service: AwsService, wire: Wire, kind: GenericError) -> &'st
         (GenericError::Throttling, _) if query || service == AwsService::Rds => "Throttling",
         (GenericError::Throttling, _) => "ThrottlingException",
         (GenericError::Internal, AwsService::AppRunner) => "InternalServiceErrorException",
-        (GenericError::Internal, AwsService::Ecr) => "ServerException",
+        (GenericError::Internal, AwsService::Ecr | AwsService::Ecs) => "ServerException",
         (GenericError::Internal, AwsService::Rds) => "InternalFailure",
         (GenericError::Internal, AwsService::CloudWatch) => "InternalServiceFault",
         (GenericError::Internal, AwsService::RdsData) => "InternalServerErrorException",

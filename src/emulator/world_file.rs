@@ -58,6 +58,8 @@ struct ServiceEntry {
     max_size: Option<u32>,
     #[serde(default)]
     paused: bool,
+    /// "apprunner" (the default) or "ecs-express".
+    kind: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -128,6 +130,15 @@ fn env_spec(e: EnvironmentEntry) -> Result<EnvSpec, WorldFileError> {
                 min_size: s.min_size.unwrap_or(d.min_size).clamp(1, 25),
                 max_size: s.max_size.unwrap_or(d.max_size).max(1),
                 auto_deployments: true,
+                express: match s.kind.as_deref() {
+                    None | Some("apprunner") => false,
+                    Some("ecs-express") => true,
+                    Some(other) => {
+                        return Err(invalid(format!(
+                            "kind {other:?} is not apprunner or ecs-express"
+                        )));
+                    }
+                },
             })
         }
     };

@@ -36,6 +36,9 @@ pub struct ComputePrices {
     pub gb_hour: f64,
     /// Per vCPU-hour of active instances or tasks.
     pub vcpu_hour: f64,
+    /// What keeps costing at zero tasks, per hour (ECS Express: its share of the load
+    /// balancer and its public addresses).
+    pub standing_hour: f64,
 }
 
 /// Hourly price for `provisioned` instances of which `active` are active.
@@ -76,6 +79,9 @@ pub fn estimate(env: &Environment, avg_active: f64, avg_acu: f64) -> Cost {
         let provisioned = s.provisioned_instances() as f64;
         let active = s.active_instances.unwrap_or(0.0);
         cost.per_hour_now += compute_per_hour(s.prices, s.vcpu, s.memory_gb, provisioned, active);
+        cost.per_hour_now += s.prices.standing_hour;
+        cost.per_month_at_recent_usage += s.prices.standing_hour * HOURS_PER_MONTH;
+        cost.per_month_never_paused += s.prices.standing_hour * HOURS_PER_MONTH;
         let paused = s.status == ServiceStatus::Paused;
         let recent_provisioned = if paused { 0.0 } else { min_size };
         cost.per_month_at_recent_usage += compute_per_hour(
@@ -115,6 +121,7 @@ mod tests {
         let p = ComputePrices {
             gb_hour: 0.007,
             vcpu_hour: 0.064,
+            standing_hour: 0.0,
         };
         assert!((compute_per_hour(p, 1.0, 2.0, 1.0, 0.0) - 0.014).abs() < 1e-9);
         assert!((compute_per_hour(p, 1.0, 2.0, 1.0, 1.0) - 0.078).abs() < 1e-9);

@@ -15,6 +15,10 @@ pub struct ConnectionBudget {
 
 pub fn connection_budget(env: &Environment) -> Option<ConnectionBudget> {
     let scaling = env.service.as_ref()?.scaling.as_ref()?;
+    // Without a concurrency limit there is no peak to compare with (ECS Express).
+    if scaling.max_concurrency == 0 {
+        return None;
+    }
     let db = env.database.as_ref()?;
     let peak_requests = scaling.max_size * scaling.max_concurrency;
     // PostgreSQL keeps 3 connections for superusers.

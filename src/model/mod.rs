@@ -196,19 +196,43 @@ pub struct Operation {
     pub status: String,
     pub started_at: Option<Time>,
     pub ended_at: Option<Time>,
+    /// Why it ended as it did, where the kind says (ECS: the rollback alarm's name).
+    pub reason: Option<String>,
 }
 
 impl Operation {
     pub fn in_flight(&self) -> bool {
         matches!(
             self.status.as_str(),
-            "PENDING" | "IN_PROGRESS" | "ROLLBACK_IN_PROGRESS"
+            "PENDING"
+                | "IN_PROGRESS"
+                | "ROLLBACK_IN_PROGRESS"
+                | "ROLLBACK_REQUESTED"
+                | "STOP_REQUESTED"
         )
     }
 }
 
+/// What a compute kind says about one of its services beyond the common fields.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct KindFacts {
+    /// The kind's word for a paused service ("scaled to zero"); None: "paused".
+    pub paused_word: Option<&'static str>,
+    /// The one thing a user must know about this kind, for the environment view.
+    pub difference: Option<&'static str>,
+    /// Something wrong with the service's managed parts (its load balancer is gone, a
+    /// deployment is stuck), with what to do.
+    pub warning: Option<String>,
+    /// The kind's own ids its metrics are filed under (cluster, load balancer...).
+    pub ids: Vec<(String, String)>,
+    /// A rollback during a deployment cancels it (ECS: StopServiceDeployment).
+    pub cancels_by_rollback: bool,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Scaling {
+    /// Requests per instance before another starts; 0 for kinds that do not scale on
+    /// concurrency (ECS Express tracks CPU or requests per task).
     pub max_concurrency: u32,
     pub min_size: u32,
     pub max_size: u32,
@@ -241,6 +265,7 @@ pub struct ServiceState {
     pub console_url: Option<String>,
     /// What its kind charges.
     pub prices: cost::ComputePrices,
+    pub facts: KindFacts,
 }
 
 impl ServiceState {
@@ -254,6 +279,14 @@ impl ServiceState {
             "https"
         };
         Some(format!("{scheme}://{url}/"))
+    }
+
+    /// The status in the kind's words.
+    pub fn status_label(&self) -> &str {
+        match (&self.status, self.facts.paused_word) {
+            (ServiceStatus::Paused, Some(word)) => word,
+            (status, _) => status.label(),
+        }
     }
 
     pub fn provisioned_instances(&self) -> u32 {
@@ -548,6 +581,8 @@ pub struct EnvMetrics {
     pub capacity: MetricSeries,
     pub acu_utilization: MetricSeries,
     pub connections: MetricSeries,
+    /// The service's CPU, percent, where its kind reports it (ECS).
+    pub cpu: MetricSeries,
 }
 
 /// "3 min", "2 h 5 min", "4 d 2 h": a duration the way a person reads it.
@@ -574,7 +609,7 @@ impl Environment {
                     other => format!("app {}", other.to_ascii_lowercase().replace('_', " ")),
                 },
                 (ServiceStatus::OperationInProgress, None) => "app in maintenance".into(),
-                (status, _) => format!("app {}", status.label()),
+                (_, _) => format!("app {}", s.status_label()),
             },
         }
     }

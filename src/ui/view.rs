@@ -70,10 +70,13 @@ pub fn env_badge(env: &Environment) -> Badge {
             "the service's last operation failed",
         );
     }
+    if let Some(warning) = service.and_then(|s| s.facts.warning.as_ref()) {
+        return badge("broken", Tone::Error, warning.clone());
+    }
     if let Some(op) = service.and_then(|s| s.operation.as_ref()) {
         let word = match op.kind.as_str() {
             "PAUSE_SERVICE" => "pausing",
-            "RESUME_SERVICE" => "waking",
+            "RESUME_SERVICE" | "TASKS_STARTING" => "waking",
             _ => "deploying",
         };
         return badge(word, Tone::Info, format!("{} in progress", op.kind));
@@ -189,6 +192,8 @@ pub struct ListRow {
     pub group: Option<String>,
     pub name: String,
     pub badge: Badge,
+    /// The compute kind's name ("App Runner", "ECS Express"); empty without a service.
+    pub kind: &'static str,
     pub summary: String,
     pub selected: bool,
     pub busy: bool,
@@ -243,6 +248,7 @@ pub fn list_view<'a>(
             group,
             name: env.key.name.clone(),
             badge: env_badge(env),
+            kind: env.service.as_ref().map_or("", |s| s.kind_label),
             summary: env.summary(now),
             selected: selected == Some(key_text.as_str()),
             busy: busy(&env.key),

@@ -122,7 +122,11 @@ async fn every_command_against_the_emulator() {
     }
     let json = run(vec!["envs", "--json"]).await.json();
     assert_eq!(json["schema"], 1);
-    assert_eq!(json["environments"].as_array().unwrap().len(), 7);
+    assert_eq!(
+        json["environments"].as_array().unwrap().len(),
+        10,
+        "7 App Runner or unpaired, 3 ECS Express"
+    );
 
     let status = run(vec!["status", "dave"]).await;
     assert_eq!(status.code, 0, "{}", status.stderr);
@@ -295,7 +299,7 @@ async fn demo_uses_a_running_emulator_or_starts_one() {
     // Nothing running: one starts in-process, and the command works.
     let alone = scale0(&["--demo", "envs", "--json"], &[], &home).await;
     assert_eq!(alone.code, 0, "{}", alone.stderr);
-    assert_eq!(alone.json()["environments"].as_array().unwrap().len(), 7);
+    assert_eq!(alone.json()["environments"].as_array().unwrap().len(), 10);
 
     // A running emulator recorded in the runtime directory is used, so one-shot
     // commands see one world.

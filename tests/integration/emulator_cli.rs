@@ -98,7 +98,7 @@ fn tempdir() -> PathBuf {
 
 /// Runs `aws <service> <args> --output json` against the endpoint; returns (exit code,
 /// parsed stdout, stderr).
-fn aws(endpoint: &str, args: &[&str]) -> (i32, Value, String) {
+pub(crate) fn aws(endpoint: &str, args: &[&str]) -> (i32, Value, String) {
     let home = tempdir();
     let out = Command::new(py_tool("aws"))
         .args(args)
@@ -254,7 +254,11 @@ fn the_aws_cli_runs_every_operation_against_scale0_emulator() {
 
     // RDS.
     let clusters = aws_ok(&e, &["rds", "describe-db-clusters"]);
-    assert_eq!(clusters["DBClusters"].as_array().unwrap().len(), 7);
+    assert_eq!(
+        clusters["DBClusters"].as_array().unwrap().len(),
+        10,
+        "the ECS Express environments have clusters too"
+    );
     aws_ok(&e, &["rds", "describe-db-instances"]);
     aws_ok(&e, &["rds", "describe-events", "--duration", "1440"]);
     // dev's own parameter group carries its max_connections; default groups list defaults.

@@ -12,8 +12,8 @@ fn auth(service: &str) -> String {
     )
 }
 
-struct Raw {
-    status: u16,
+pub(crate) struct Raw {
+    pub(crate) status: u16,
     headers: reqwest::header::HeaderMap,
     body: Vec<u8>,
 }
@@ -31,7 +31,12 @@ async fn post(url: String, headers: &[(&str, String)], body: Vec<u8>) -> Raw {
     }
 }
 
-async fn json_call(endpoint: &str, service: AwsService, op: &str, input: Value) -> (Raw, Value) {
+pub(crate) async fn json_call(
+    endpoint: &str,
+    service: AwsService,
+    op: &str,
+    input: Value,
+) -> (Raw, Value) {
     let model = service.model();
     let prefix = model.metadata("targetPrefix").unwrap();
     let version = model.metadata("jsonVersion").unwrap();
@@ -86,7 +91,7 @@ async fn cbor_call(endpoint: &str, op: &str, input: ciborium::Value) -> (Raw, Va
     (raw, cbor_to_json(&value))
 }
 
-fn assert_valid(service: AwsService, op: &str, body: &Value) {
+pub(crate) fn assert_valid(service: AwsService, op: &str, body: &Value) {
     let model = service.model();
     let shape = model
         .output_shape(op)

@@ -44,7 +44,9 @@ fn service(name: &str, status: ServiceStatus) -> ServiceState {
         prices: cost::ComputePrices {
             gb_hour: 0.007,
             vcpu_hour: 0.064,
+            standing_hour: 0.0,
         },
+        facts: Default::default(),
     }
 }
 
@@ -105,6 +107,7 @@ fn world() -> Vec<Environment> {
             },
         ),
         env("qa", "dave", ServiceStatus::Running, Power::Awake),
+        express_env("dave2", "dave"),
         env(
             "carol",
             "carol",
@@ -112,6 +115,29 @@ fn world() -> Vec<Environment> {
             Power::Paused { since: None },
         ),
     ]
+}
+
+/// dave's second environment, mid-migration: an ECS Express service scaled to zero.
+fn express_env(name: &str, owner: &str) -> Environment {
+    let mut e = env(
+        name,
+        owner,
+        ServiceStatus::Paused,
+        Power::Paused { since: None },
+    );
+    if let Some(s) = e.service.as_mut() {
+        s.kind = "ecs-express";
+        s.kind_label = "ECS Express";
+        s.arn = format!("arn:aws:ecs:us-east-1:123456789012:service/default/scale0-{name}");
+        s.facts.paused_word = Some("scaled to zero");
+        s.facts.difference = Some("at zero tasks it answers 503 and does not wake on a request");
+        s.scaling = Some(Scaling {
+            max_concurrency: 0,
+            min_size: 0,
+            max_size: 4,
+        });
+    }
+    e
 }
 
 fn series(values: &[f64]) -> MetricSeries {
@@ -202,7 +228,12 @@ fn list_panel_groups_by_owner_with_badges_and_filters() {
     h.run();
     check_snapshot("list", &tree(&h));
     assert!(h.query_by_label("Owner dave").is_some());
-    assert!(h.query_by_label("paused").is_some(), "carol's badge");
+    assert_eq!(
+        h.query_all_by_label("paused").count(),
+        2,
+        "carol's and dave2's badges"
+    );
+    assert!(h.query_by_label("ECS Express").is_some(), "dave2's kind");
     h.get_by_label("carol").click();
     h.run();
     drop(h);
@@ -215,7 +246,13 @@ fn list_panel_groups_by_owner_with_badges_and_filters() {
     );
     let filtered = view::list_view(&envs, "CAR", None, &busy, &spark, NOW);
     assert_eq!(filtered.rows.len(), 1);
-    assert_eq!(filtered.hidden, 2);
+    assert_eq!(filtered.hidden, 3);
+    // Both kinds side by side, each named.
+    assert!(h_kinds(&view).contains(&"ECS Express") && h_kinds(&view).contains(&"App Runner"));
+}
+
+fn h_kinds(view: &view::ListView<'_>) -> Vec<&'static str> {
+    view.rows.iter().map(|r| r.kind).collect()
 }
 
 #[test]
@@ -244,9 +281,40 @@ fn header_panel_shows_state_cost_budget_and_ages() {
 }
 
 #[test]
+fn header_panel_says_what_is_different_for_ecs_express() {
+    let envs = world();
+    let dave2 = &envs[2];
+    let view = HeaderView {
+        env: dave2,
+        now: NOW,
+        badge: view::env_badge(dave2),
+        service: view::service_badge(dave2),
+        database: view::db_badge(dave2, NOW),
+        cost: Some(cost::estimate(dave2, 0.0, 0.0)),
+        cost_basis: "the last 3 h's usage".into(),
+        budget: diagnose::connection_budget(dave2),
+        blockers: Vec::new(),
+        state_age: Some(12.0),
+        metrics_age: Some(20.0),
+    };
+    let mut h = Harness::new_ui(|ui| panels::header::show(ui, &view));
+    h.run();
+    assert!(h.query_by_label("ECS Express").is_some());
+    assert!(
+        h.query_by_label_contains("does not wake on a request")
+            .is_some()
+    );
+    assert!(
+        h.query_by_label_contains("0-4 tasks, target tracking")
+            .is_some()
+    );
+    assert!(h.query_by_label_contains("requests each").is_none());
+}
+
+#[test]
 fn actions_panel_disables_with_reasons_and_invokes_the_table() {
     let envs = world();
-    let carol = &envs[2];
+    let carol = &envs[3];
     let images = vec![Image {
         digest: format!("sha256:{}", "b".repeat(64)),
         tags: vec!["v2".into()],

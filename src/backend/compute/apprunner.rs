@@ -19,6 +19,7 @@ const LABEL: &str = "App Runner";
 const PRICES: ComputePrices = ComputePrices {
     gb_hour: 0.007,
     vcpu_hour: 0.064,
+    standing_hour: 0.0,
 };
 
 /// Auto scaling configuration revisions are immutable: each ARN is read once, and
@@ -334,6 +335,7 @@ impl ComputeKind for AppRunner {
                 name,
                 stat,
                 dimensions: vec![("ServiceID", s.id.clone()), ("ServiceName", s.name.clone())],
+                scale: 1.0,
             })
             .collect()
     }
@@ -368,6 +370,7 @@ fn operation(o: &aws_sdk_apprunner::types::OperationSummary) -> Operation {
             .unwrap_or_default(),
         started_at: convert::time(o.started_at()),
         ended_at: convert::time(o.ended_at()),
+        reason: None,
     }
 }
 
@@ -400,6 +403,7 @@ fn service(
         kind_label: LABEL,
         console_url: None,
         prices: PRICES,
+        facts: Default::default(),
     }
 }
 

@@ -4,6 +4,7 @@
 //! its emulator part and one line in `connect_all`.
 
 mod apprunner;
+mod ecs_express;
 
 use super::BackendError;
 use super::server_clock::ServerClockInterceptor;
@@ -31,6 +32,8 @@ pub struct MetricSpec {
     pub name: &'static str,
     pub stat: &'static str,
     pub dimensions: Vec<(&'static str, String)>,
+    /// Multiplies each value into the dashboard's unit (seconds to milliseconds).
+    pub scale: f64,
 }
 
 /// Where a service writes one of its logs in CloudWatch Logs.
@@ -78,6 +81,29 @@ pub trait ComputeKind: Send + Sync {
         let _ = (s, source);
         None
     }
+
+    /// Stops a deployment in flight by rolling it back; `None` when the kind can't (App
+    /// Runner) or nothing is deploying. Returns the rolled-back operation's id.
+    fn cancel_deploy<'a>(
+        &'a self,
+        _s: &'a ServiceState,
+    ) -> BoxFuture<'a, Result<Option<String>, BackendError>> {
+        Box::pin(async { Ok(None) })
+    }
+
+    /// How long a pause takes and what to expect, in the kind's words.
+    fn pause_takes(&self) -> &'static str {
+        "the pause takes 1-2 minutes (status OPERATION_IN_PROGRESS, then PAUSED)"
+    }
+
+    fn resume_takes(&self) -> &'static str {
+        "the resume takes 1-2 minutes; images pushed while paused are not deployed by it"
+    }
+
+    /// How long a deploy takes (App Runner's health check; ECS's canary and bakes).
+    fn deploy_takes(&self) -> &'static str {
+        "about 5 minutes"
+    }
 }
 
 /// What every kind's client is built from.
@@ -91,5 +117,8 @@ pub struct KindConfig {
 
 /// Every compute kind, connected for one region.
 pub fn connect_all(config: &KindConfig) -> Vec<Arc<dyn ComputeKind>> {
-    vec![Arc::new(apprunner::AppRunner::connect(config))]
+    vec![
+        Arc::new(apprunner::AppRunner::connect(config)),
+        Arc::new(ecs_express::EcsExpress::connect(config)),
+    ]
 }

@@ -143,7 +143,13 @@ pub fn service_json(w: &World, i: usize) -> Value {
 fn list_services(w: &World, input: &Value) -> ApiResult {
     let size = max_results(input)?;
     let token = input.get("NextToken").and_then(Value::as_str);
-    let all: Vec<Value> = w.services.iter().map(summary_json).collect();
+    // ECS Express services run the same app model but are not App Runner's.
+    let all: Vec<Value> = w
+        .services
+        .iter()
+        .filter(|s| s.express.is_none())
+        .map(summary_json)
+        .collect();
     let (page, next) = paginate(SVC, &all, token, size)?;
     Ok(json!({"ServiceSummaryList": page, "NextToken": next}))
 }

@@ -4,6 +4,8 @@
 pub mod apprunner;
 pub mod cloudwatch;
 pub mod ecr;
+pub mod ecs;
+mod ecs_json;
 pub mod logs;
 pub mod rds;
 pub mod rdsdata;
@@ -46,7 +48,7 @@ impl ApiError {
     pub fn invalid_input(service: AwsService, message: impl Into<String>) -> ApiError {
         let code = match service {
             AwsService::AppRunner => "InvalidRequestException",
-            AwsService::Ecr | AwsService::Logs => "InvalidParameterException",
+            AwsService::Ecr | AwsService::Logs | AwsService::Ecs => "InvalidParameterException",
             AwsService::Rds | AwsService::CloudWatch => "InvalidParameterValue",
             AwsService::RdsData => "BadRequestException",
         };
@@ -65,6 +67,7 @@ pub fn call(shared: &Shared, service: AwsService, op: &str, input: &Value) -> Op
         AwsService::CloudWatch => cloudwatch::call(shared, op, input),
         AwsService::RdsData => rdsdata::call(shared, op, input),
         AwsService::Logs => logs::call(shared, op, input),
+        AwsService::Ecs => ecs::call(shared, op, input),
     }
 }
 

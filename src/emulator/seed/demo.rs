@@ -111,6 +111,27 @@ pub fn demo(world: &mut World, now: f64) {
     frank.cluster = Some(stopped);
     let frank_s = add_environment(world, &frank, from);
 
+    // ECS Express Mode, the kind a team that starts today gets (App Runner takes no new
+    // customers): gina's is up and busy now; hank's is scaled to zero (min 0, desired 0,
+    // its scaling target kept in a tag) with a paused database; bob is mid-migration,
+    // his qa on App Runner and qa2 on ECS Express.
+    let express = |min_size: u32, max_size: u32, paused: bool| ServiceSpec {
+        express: true,
+        min_size,
+        max_size,
+        paused,
+        ..ServiceSpec::default()
+    };
+    let mut gina = EnvSpec::new("gina", "gina");
+    gina.service = Some(express(1, 4, false));
+    let gina_s = add_environment(world, &gina, from);
+    let mut hank = EnvSpec::new("hank", "hank");
+    hank.service = Some(express(1, 2, true));
+    add_environment(world, &hank, from);
+    let mut qa2 = EnvSpec::new("qa2", "bob");
+    qa2.service = Some(express(1, 4, false));
+    let qa2_s = add_environment(world, &qa2, from);
+
     // An unpaired provisioned cluster that belongs to nobody's environment.
     let reporting = ClusterSpec::provisioned("db.t4g.medium");
     let cluster = new_cluster(world, "reporting", &reporting, Vec::new(), from);
@@ -130,6 +151,8 @@ pub fn demo(world: &mut World, now: f64) {
         session(now, dave_s, 10.0 * 60.0, 60.0, 90.0, 2),
         session(now, dave_s, 3.0 * 60.0, 50.0, 70.0, 2),
         session(now, erin_s, 4.0 * 60.0, 200.0, 60.0, 2),
+        session(now, gina_s, 3.0 * 60.0, 200.0, 240.0, 4),
+        session(now, qa2_s, 8.0 * 60.0, 120.0, 90.0, 2),
     ]
     .into_iter()
     .flatten()
@@ -138,7 +161,8 @@ pub fn demo(world: &mut World, now: f64) {
     // Each small session starts after a deployment of the developer's latest work.
     let mut actions: Vec<(f64, Action)> = sessions
         .iter()
-        .filter(|s| s.clients < 50)
+        // App Runner deployments; the Express services run their first revision.
+        .filter(|s| s.clients < 50 && world.services[s.service].express.is_none())
         .enumerate()
         .map(|(k, s)| {
             let kind = if k % 2 == 0 {
@@ -204,6 +228,17 @@ mod tests {
         assert_eq!(cluster("scale0frank").status, ClusterStatus::Stopped);
         assert!(cluster("scale0dev").is_v1());
         assert!(w.events.len() > 10, "history has pause/resume events");
+        let express = |name: &str| {
+            let x = w.services[w.service_index(name).unwrap()].express.as_ref();
+            x.map(|x| (x.desired, x.running))
+        };
+        assert_eq!(express("scale0-gina"), Some((1, 1)), "gina's service is up");
+        assert_eq!(
+            express("scale0-hank"),
+            Some((0, 0)),
+            "hank's is scaled to zero"
+        );
+        assert!(express("scale0-qa2").is_some() && express("scale0-qa").is_none());
         let requests = MetricKey::new(
             APPRUNNER,
             "Requests",

@@ -5,9 +5,11 @@
 //! repository `scale0` with a tag per environment.
 
 mod demo;
+mod express;
 mod history;
 
 pub use demo::demo;
+pub use express::{SCALING_TAG, add_named_service};
 
 use super::world::cluster::{Cluster, ClusterStatus, DbMode, Power};
 use super::world::service::{
@@ -33,6 +35,9 @@ pub struct ServiceSpec {
     pub min_size: u32,
     pub max_size: u32,
     pub auto_deployments: bool,
+    /// Runs as an ECS Express Mode service (min_size/max_size are its task counts)
+    /// instead of on App Runner.
+    pub express: bool,
 }
 
 impl Default for ServiceSpec {
@@ -50,6 +55,7 @@ impl Default for ServiceSpec {
             min_size: 1,
             max_size: 25,
             auto_deployments: true,
+            express: false,
         }
     }
 }
@@ -146,6 +152,11 @@ impl EnvSpec {
 
 pub(super) fn digest(world: &mut World) -> String {
     format!("sha256:{}", world.random_hex(64))
+}
+
+/// Pushes an image with `tag` to the seed's repository (tests, admin routes).
+pub fn push_tag(world: &mut World, tag: &str, pushed_at: f64) -> String {
+    ensure_image(world, tag, pushed_at)
 }
 
 /// Pushes an image with `tag` unless the tag exists; returns its digest.
@@ -288,8 +299,13 @@ pub fn add_environment(world: &mut World, spec: &EnvSpec, now: f64) -> Option<us
         last_request_at: now - 3600.0,
         minute: ServiceMinute::default(),
         instance_ids: Vec::new(),
+        express: None,
     });
-    Some(world.services.len() - 1)
+    let index = world.services.len() - 1;
+    if s.express {
+        express::make_express(world, index, s, now);
+    }
+    Some(index)
 }
 
 pub(super) fn new_cluster(

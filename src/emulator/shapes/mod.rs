@@ -24,16 +24,18 @@ pub enum AwsService {
     CloudWatch,
     RdsData,
     Logs,
+    Ecs,
 }
 
 impl AwsService {
-    pub const ALL: [AwsService; 6] = [
+    pub const ALL: [AwsService; 7] = [
         AwsService::AppRunner,
         AwsService::Ecr,
         AwsService::Rds,
         AwsService::CloudWatch,
         AwsService::RdsData,
         AwsService::Logs,
+        AwsService::Ecs,
     ];
 
     /// The name used in fault rules and admin routes (the SigV4 signing name).
@@ -45,6 +47,7 @@ impl AwsService {
             AwsService::CloudWatch => "monitoring",
             AwsService::RdsData => "rds-data",
             AwsService::Logs => "logs",
+            AwsService::Ecs => "ecs",
         }
     }
 
@@ -56,6 +59,7 @@ impl AwsService {
             "monitoring" | "cloudwatch" => Some(AwsService::CloudWatch),
             "rds-data" | "rdsdata" => Some(AwsService::RdsData),
             "logs" => Some(AwsService::Logs),
+            "ecs" => Some(AwsService::Ecs),
             _ => None,
         }
     }
@@ -80,6 +84,7 @@ impl AwsService {
             AwsService::CloudWatch => include_str!("../../../assets/aws-models/monitoring.json"),
             AwsService::RdsData => include_str!("../../../assets/aws-models/rds-data.json"),
             AwsService::Logs => include_str!("../../../assets/aws-models/logs.json"),
+            AwsService::Ecs => include_str!("../../../assets/aws-models/ecs.json"),
         }
     }
 }

@@ -254,15 +254,45 @@ impl Front {
     async fn handle(&self, _req: Request<Incoming>) -> Response<Full<Bytes>> {
         let cluster = {
             let (mut world, now) = self.shared.world();
-            let s = &world.services[self.service];
-            if !s.serving() {
+            let s = &mut world.services[self.service];
+            if let Some(x) = s.express.as_deref_mut() {
+                // The load balancer in front of an ECS Express service: it answers 503
+                // itself while no target is healthy, and never wakes the service.
+                if x.healthy() == 0 {
+                    x.elb_503 += 1;
+                    return text(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "503 Service Temporarily Unavailable",
+                    );
+                }
+            } else if !s.serving() {
                 return text(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "Service Unavailable: the App Runner service is paused.",
                 );
             }
-            let cluster = s.cluster.as_deref().and_then(|c| world.cluster_index(c));
+            let bad_task = s
+                .express
+                .as_deref_mut()
+                .is_some_and(|x| x.route_to_bad_tasks());
+            let cluster = s.cluster.clone();
+            let cluster = cluster.as_deref().and_then(|c| world.cluster_index(c));
             world.request_started(self.service, now);
+            if bad_task {
+                // A failing new revision's task: the app crashed on this request.
+                drop(world);
+                let _in_flight = InFlight {
+                    shared: self.shared.clone(),
+                    service: self.service,
+                    started_sim: now,
+                    started_real: Instant::now(),
+                    status: 502,
+                    cpu_ms: 0.0,
+                    instance: None,
+                    db_error: None,
+                };
+                return text(StatusCode::BAD_GATEWAY, "502 Bad Gateway");
+            }
             cluster
         };
         let mut in_flight = InFlight {

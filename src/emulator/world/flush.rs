@@ -25,6 +25,18 @@ impl World {
             };
             let active = m.peak_active.max(s.active_instances) as f64;
             let concurrency = m.peak_concurrency.max(s.concurrency) as f64;
+            if let Some(x) = &s.express {
+                // Averaged over the running tasks, busy or not.
+                let tasks = x.running as f64;
+                let cpu = if tasks > 0.0 {
+                    (m.cpu_busy_ms / (60_000.0 * s.vcpus.max(0.25) * tasks) * 100.0)
+                        .clamp(1.0, 100.0)
+                } else {
+                    0.0
+                };
+                self.express_minute(i, minute, &m, cpu);
+                continue;
+            }
             put(&mut self.metrics, "ActiveInstances", Datum::single(active));
             put(&mut self.metrics, "Concurrency", Datum::single(concurrency));
             // Busy core-time over what the active instances' vCPUs could give.

@@ -14,11 +14,18 @@ pub const DEFAULT_DB_ERROR: &str =
 impl World {
     pub fn app_log_group(&self, i: usize) -> String {
         let s = &self.services[i];
+        if let Some(x) = &s.express {
+            return x.log_group.clone();
+        }
         format!("/aws/apprunner/{}/{}/application", s.name, s.id)
     }
 
     pub fn service_log_group(&self, i: usize) -> String {
         let s = &self.services[i];
+        // ECS writes no service log: its events are in DescribeServices.
+        if let Some(x) = &s.express {
+            return x.log_group.clone();
+        }
         format!("/aws/apprunner/{}/{}/service", s.name, s.id)
     }
 

@@ -4,6 +4,8 @@
 //! letting an hour pass.
 
 pub mod cluster;
+pub mod express;
+mod express_run;
 mod flush;
 mod log_lines;
 pub mod logs;
@@ -166,6 +168,20 @@ impl World {
     }
 
     pub fn scaling_of(&self, service: &Service) -> AutoScaling {
+        if let Some(x) = &service.express {
+            // Behind a load balancer: no per-task concurrency limit, and the tasks ECS
+            // runs are all there is (target tracking moves them, not requests).
+            return AutoScaling {
+                arn: String::new(),
+                name: "express".into(),
+                revision: 1,
+                max_concurrency: 1000,
+                min_size: x.healthy(),
+                max_size: x.healthy().max(1),
+                created_at: service.created_at,
+                is_default: false,
+            };
+        }
         self.autoscaling
             .iter()
             .find(|a| a.arn == service.autoscaling_arn)

@@ -198,6 +198,8 @@ pub struct Service {
     /// Ids of the instances started since the service last had none (index = the
     /// front end's instance index); each has an `instance/<id>` log stream.
     pub instance_ids: Vec<String>,
+    /// Set when this app runs as an ECS Express service instead of on App Runner.
+    pub express: Option<Box<super::express::Express>>,
 }
 
 /// Seconds without requests before an instance stops counting as active
@@ -216,6 +218,9 @@ impl Service {
     /// Whether the app answers requests: not while paused or while instances are
     /// still coming back from a pause.
     pub fn serving(&self) -> bool {
+        if let Some(x) = &self.express {
+            return x.healthy() > 0;
+        }
         match self.status {
             ServiceStatus::Running => true,
             ServiceStatus::Paused => false,
@@ -280,9 +285,10 @@ impl Service {
 
     pub fn next_transition(&self) -> Option<f64> {
         let work = self.pending.as_ref().map(|p| p.ends_at);
+        let express = self.express.as_ref().and_then(|x| x.next_transition());
         let idle = (self.active_instances > 0 && self.concurrency == 0)
             .then_some(self.last_request_at + IDLE_BEFORE_INACTIVE);
-        [work, idle, self.scale_out_at]
+        [work, idle, self.scale_out_at, express]
             .into_iter()
             .flatten()
             .reduce(f64::min)

@@ -7,6 +7,9 @@ use super::service::{self, OperationStatus, PendingWork, Service, ServiceStatus,
 
 impl World {
     pub(super) fn service_transitions(&mut self, i: usize, t: f64) {
+        if self.services[i].express.is_some() {
+            self.express_transitions(i, t);
+        }
         let scaling = self.scaling_of(&self.services[i]);
         let s = &mut self.services[i];
         if s.active_instances > 0

@@ -42,9 +42,10 @@ enum Shown {
     Concurrency,
     Capacity,
     Connections,
+    Cpu,
 }
 
-const SHOWN: [Shown; 9] = [
+const SHOWN: [Shown; 10] = [
     Shown::Requests,
     Shown::Status2xx,
     Shown::Status5xx,
@@ -54,6 +55,7 @@ const SHOWN: [Shown; 9] = [
     Shown::Concurrency,
     Shown::Capacity,
     Shown::Connections,
+    Shown::Cpu,
 ];
 
 fn shown_series(m: &EnvMetrics, s: Shown) -> &MetricSeries {
@@ -67,6 +69,7 @@ fn shown_series(m: &EnvMetrics, s: Shown) -> &MetricSeries {
         Shown::Concurrency => &m.concurrency,
         Shown::Capacity => &m.capacity,
         Shown::Connections => &m.connections,
+        Shown::Cpu => &m.cpu,
     }
 }
 
@@ -315,6 +318,17 @@ pub fn show(ui: &mut Ui, view: &GraphsView) -> Option<Intent> {
         false,
         &|_| {},
     );
+    // Only kinds that report it (ECS Express: the tasks' average CPU).
+    if !m.cpu.points.is_empty() {
+        draw(
+            ui,
+            "Service CPU",
+            "%",
+            vec![series("CPU", r(Shown::Cpu), theme::WARN)],
+            false,
+            &|_| {},
+        );
+    }
     draw(
         ui,
         "Database capacity (0 = paused)",

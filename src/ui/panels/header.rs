@@ -54,6 +54,15 @@ pub fn show(ui: &mut Ui, view: &HeaderView) {
                 ui.end_row();
                 ui.label(RichText::new("Scaling").strong());
                 match &s.scaling {
+                    // Target tracking on CPU or requests per task, not concurrency.
+                    Some(sc) if sc.max_concurrency == 0 => ui.label(format!(
+                        "{} running of {}-{} tasks, target tracking; {} vCPU, {} GB",
+                        s.active_instances.unwrap_or(0.0),
+                        sc.min_size,
+                        sc.max_size,
+                        s.vcpu,
+                        s.memory_gb
+                    )),
                     Some(sc) => ui.label(format!(
                         "{} active of {}-{} instances, {} requests each; {} vCPU, {} GB",
                         s.active_instances.unwrap_or(0.0),
@@ -66,6 +75,16 @@ pub fn show(ui: &mut Ui, view: &HeaderView) {
                     None => ui.label(RichText::new("unknown").color(theme::WARN)),
                 };
                 ui.end_row();
+                if let Some(warning) = &s.facts.warning {
+                    ui.label(RichText::new("Problem").strong().color(theme::ERROR));
+                    ui.label(RichText::new(warning).color(theme::ERROR));
+                    ui.end_row();
+                }
+                if let Some(difference) = s.facts.difference {
+                    ui.label(RichText::new("Note").strong());
+                    ui.label(RichText::new(difference).color(theme::MUTED));
+                    ui.end_row();
+                }
             }
             if let Some(db) = &env.database {
                 ui.label(RichText::new("Database").strong());

@@ -72,6 +72,12 @@ pub fn show(ui: &mut Ui, view: &ListView, filter: &mut String) -> Option<Intent>
                                     if ui.selectable_label(row.selected, name).clicked() {
                                         chosen = Some(Intent::Select(row.key.clone()));
                                     }
+                                    if !row.kind.is_empty() {
+                                        ui.label(
+                                            RichText::new(row.kind).small().color(theme::MUTED),
+                                        )
+                                        .on_hover_text("compute kind");
+                                    }
                                     if let Some(m) =
                                         view.sparklines.and_then(|all| all.get(&row.key))
                                     {
