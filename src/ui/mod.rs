@@ -9,6 +9,7 @@ pub mod intent;
 mod list_cache;
 pub mod panels;
 pub mod plot;
+mod preload;
 pub mod repaint;
 pub mod settings;
 pub mod theme;
