@@ -6,12 +6,15 @@
 # Usage: bench/idle.sh [SECONDS] [WARMUP_SECONDS]      (default 30 and 20)
 #   BASELINE_BIN=/path/to/older/scale0 bench/idle.sh    also measures an older binary,
 #                                                        in the same run, for a ratio
+#   NEW_BIN=target/debug/scale0 bench/idle.sh           measures that binary (no build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MEASURE=${1:-30}
 WARMUP=${2:-20}
-cargo build --release --quiet --bin scale0
-NEW_BIN=$PWD/target/release/scale0
+if [ -z "${NEW_BIN:-}" ]; then
+    cargo build --release --quiet --bin scale0
+    NEW_BIN=$PWD/target/release/scale0
+fi
 TICKS=$(getconf CLK_TCK)
 
 ticks() { # utime + stime of a process, in clock ticks

@@ -11,6 +11,7 @@ mod list_cache;
 pub mod logs;
 pub mod panels;
 pub mod plot;
+mod preload;
 pub mod repaint;
 pub mod settings;
 pub mod theme;
