@@ -227,6 +227,8 @@ pub struct KindFacts {
     pub ids: Vec<(String, String)>,
     /// A rollback during a deployment cancels it (ECS: StopServiceDeployment).
     pub cancels_by_rollback: bool,
+    /// The service's own log group, where the kind names one (ECS Express's managed one).
+    pub log_group: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]

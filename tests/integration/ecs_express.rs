@@ -462,6 +462,27 @@ async fn cli_commands_work_on_both_kinds() {
         "{}",
         hank.stdout
     );
+    // The app's log, on both kinds: App Runner's application group and ECS Express's
+    // managed log group.
+    for env in ["gina", "qa"] {
+        let logs = scale0(
+            &run(&[
+                "logs", env, "--source", "app", "--since", "24h", "--limit", "50",
+            ])
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+            &[],
+            &home,
+        )
+        .await;
+        assert_eq!(logs.code, 0, "{env}: {}", logs.stderr);
+        assert!(
+            !logs.stdout.trim().is_empty(),
+            "{env}: no lines: {}",
+            logs.stderr
+        );
+    }
     // Pausing what is already asleep is nothing to do, on either kind.
     for env in ["hank", "carol"] {
         let pause = scale0(

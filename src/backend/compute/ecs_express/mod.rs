@@ -5,12 +5,13 @@
 
 mod shapes;
 
-use super::{BoxFuture, ComputeKind, KindConfig, Listed, MetricSpec};
+use super::{BoxFuture, ComputeKind, KindConfig, Listed, LogPlace, MetricSpec};
 use crate::backend::BackendError;
 use crate::backend::convert::{self, sdk_error};
 use crate::backend::discovery::PREVIOUS_IMAGE_TAG;
 use crate::backend::metrics::Field;
 use crate::model::cost::ComputePrices;
+use crate::model::logs::LogSource;
 use crate::model::{KindFacts, Operation, Scaling, ServiceState, ServiceStatus};
 use aws_sdk_ecs::types::{
     ExpressGatewayContainer, ExpressGatewayScalingTarget, ExpressGatewayServiceConfiguration,
@@ -163,6 +164,18 @@ impl ComputeKind for EcsExpress {
         LABEL
     }
 
+    /// The app's output goes to the service's managed log group (one stream per task);
+    /// deployments and service events are ECS events, not logs (`scale0 events`).
+    fn log_place(&self, s: &ServiceState, source: LogSource) -> Option<LogPlace> {
+        match source {
+            LogSource::App => s.facts.log_group.clone().map(|group| LogPlace {
+                group,
+                stream_prefix: None,
+            }),
+            LogSource::Deploy | LogSource::Events | LogSource::Db => None,
+        }
+    }
+
     fn pause_takes(&self) -> &'static str {
         "tasks stop at once (desired 0); the scaling update registers a new revision in about a minute"
     }
@@ -267,6 +280,11 @@ impl ComputeKind for EcsExpress {
                 .as_ref()
                 .and_then(|r| r.ecs_managed_resources())
                 .and_then(|m| m.ingress_paths().first());
+            let log_group = revision
+                .as_ref()
+                .and_then(|r| r.ecs_managed_resources())
+                .and_then(|m| m.log_groups().first())
+                .map(|g| g.log_group_name().to_string());
             let load_balancer = ingress.and_then(|i| i.load_balancer());
             let target_group = ingress.and_then(|i| i.target_groups().first());
             let operations = operations.unwrap_or_default();
@@ -357,6 +375,7 @@ impl ComputeKind for EcsExpress {
                     warning,
                     ids,
                     cancels_by_rollback: true,
+                    log_group,
                 },
             })
         })
