@@ -14,4 +14,5 @@ mod emulator_wire;
 mod emulator_workload;
 mod moto;
 mod panels;
+mod scheduler;
 mod ui;

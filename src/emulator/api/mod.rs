@@ -7,6 +7,7 @@ pub mod ecr;
 pub mod logs;
 pub mod rds;
 pub mod rdsdata;
+pub mod scheduler;
 
 use super::Shared;
 use super::shapes::AwsService;
@@ -49,6 +50,7 @@ impl ApiError {
             AwsService::Ecr | AwsService::Logs => "InvalidParameterException",
             AwsService::Rds | AwsService::CloudWatch => "InvalidParameterValue",
             AwsService::RdsData => "BadRequestException",
+            AwsService::Scheduler => "ValidationException",
         };
         ApiError::new(code, message)
     }
@@ -65,6 +67,7 @@ pub fn call(shared: &Shared, service: AwsService, op: &str, input: &Value) -> Op
         AwsService::CloudWatch => cloudwatch::call(shared, op, input),
         AwsService::RdsData => rdsdata::call(shared, op, input),
         AwsService::Logs => logs::call(shared, op, input),
+        AwsService::Scheduler => scheduler::call(shared, op, input),
     }
 }
 

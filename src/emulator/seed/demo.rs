@@ -7,7 +7,7 @@ use super::{
     ClusterSpec, EnvSpec, REPOSITORY, ServiceSpec, add_environment, digest, ensure_image,
     new_cluster,
 };
-use crate::emulator::world::cluster::DbMode;
+use crate::emulator::world::cluster::{DbMode, SleepBlockers};
 use crate::emulator::world::service::{AppServer, OperationType};
 use crate::emulator::world::{Image, World};
 
@@ -162,6 +162,20 @@ pub fn demo(world: &mut World, now: f64) {
         let image = world.services[i].image_identifier.clone();
         world.deploy(i, OperationType::UpdateService, image, now - 120.0);
     }
+    // qa won't sleep: an RDS Proxy was put in front of its database for a load test and
+    // logical replication turned on; `scale0 why qa` names both.
+    if let Some(c) = world.cluster_index("scale0qa") {
+        world.clusters[c].blockers = SleepBlockers {
+            proxy: Some("scale0qa-proxy".into()),
+            logical_replication: true,
+            ..SleepBlockers::default()
+        };
+    }
+    // The role scale0's keep-awake and sleep schedules run as (README: "Scheduler role").
+    world.scheduler.roles.insert(format!(
+        "arn:aws:iam::{}:role/scale0-scheduler",
+        crate::emulator::world::ACCOUNT
+    ));
     world.catch_up(now);
 }
 

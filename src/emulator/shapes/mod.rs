@@ -24,16 +24,18 @@ pub enum AwsService {
     CloudWatch,
     RdsData,
     Logs,
+    Scheduler,
 }
 
 impl AwsService {
-    pub const ALL: [AwsService; 6] = [
+    pub const ALL: [AwsService; 7] = [
         AwsService::AppRunner,
         AwsService::Ecr,
         AwsService::Rds,
         AwsService::CloudWatch,
         AwsService::RdsData,
         AwsService::Logs,
+        AwsService::Scheduler,
     ];
 
     /// The name used in fault rules and admin routes (the SigV4 signing name).
@@ -45,6 +47,7 @@ impl AwsService {
             AwsService::CloudWatch => "monitoring",
             AwsService::RdsData => "rds-data",
             AwsService::Logs => "logs",
+            AwsService::Scheduler => "scheduler",
         }
     }
 
@@ -56,6 +59,7 @@ impl AwsService {
             "monitoring" | "cloudwatch" => Some(AwsService::CloudWatch),
             "rds-data" | "rdsdata" => Some(AwsService::RdsData),
             "logs" => Some(AwsService::Logs),
+            "scheduler" => Some(AwsService::Scheduler),
             _ => None,
         }
     }
@@ -80,6 +84,7 @@ impl AwsService {
             AwsService::CloudWatch => include_str!("../../../assets/aws-models/monitoring.json"),
             AwsService::RdsData => include_str!("../../../assets/aws-models/rds-data.json"),
             AwsService::Logs => include_str!("../../../assets/aws-models/logs.json"),
+            AwsService::Scheduler => include_str!("../../../assets/aws-models/scheduler.json"),
         }
     }
 }
@@ -109,6 +114,11 @@ impl ServiceModel {
 
     pub fn operation(&self, name: &str) -> Option<&Value> {
         self.root["operations"].get(name)
+    }
+
+    /// Every operation, by name.
+    pub fn operations(&self) -> Option<&Map<String, Value>> {
+        self.root["operations"].as_object()
     }
 
     pub fn has_operation(&self, name: &str) -> bool {

@@ -1,5 +1,6 @@
 //! RDS (awsQuery with XML responses): describes and tags here, changes in modify.rs.
 
+mod blockers;
 mod modify;
 
 use modify::{modify_capacity, modify_cluster, start_cluster, stop_cluster};
@@ -15,7 +16,11 @@ const SVC: AwsService = AwsService::Rds;
 
 pub fn call(shared: &Shared, op: &str, input: &Value) -> Option<ApiResult> {
     let (mut world, now) = shared.world();
-    let w = &mut *world;
+    dispatch(&mut world, now, op, input)
+}
+
+/// One operation on a world already caught up to `now` (the scheduler's targets, too).
+pub fn dispatch(w: &mut World, now: f64, op: &str, input: &Value) -> Option<ApiResult> {
     Some(match op {
         "DescribeDBClusters" => describe_clusters(w, input),
         "DescribeDBInstances" => describe_instances(w, input),
@@ -27,6 +32,11 @@ pub fn call(shared: &Shared, op: &str, input: &Value) -> Option<ApiResult> {
         "AddTagsToResource" => add_tags(w, input),
         "RemoveTagsFromResource" => remove_tags(w, input),
         "ListTagsForResource" => list_tags(w, input),
+        "DescribeDBProxies" => blockers::describe_proxies(w, input),
+        "DescribeDBProxyTargets" => blockers::describe_proxy_targets(w, input),
+        "DescribeDBClusterParameters" => blockers::describe_cluster_parameters(w, input),
+        "DescribeGlobalClusters" => blockers::describe_global_clusters(w, input),
+        "DescribeIntegrations" => blockers::describe_integrations(w, input),
         _ => return None,
     })
 }
@@ -147,7 +157,6 @@ pub fn cluster_json(w: &World, c: &Cluster) -> Value {
             "DBClusterParameterGroupStatus": "in-sync", "PromotionTier": 1,
         }])
     };
-    let major = c.engine_version.split('.').next().unwrap_or("16");
     json!({
         "DBClusterIdentifier": c.id,
         "DBClusterArn": c.arn,
@@ -181,7 +190,7 @@ pub fn cluster_json(w: &World, c: &Cluster) -> Value {
         "AllocatedStorage": 1,
         "BackupRetentionPeriod": 1,
         "AvailabilityZones": [format!("{}a", w.region), format!("{}b", w.region)],
-        "DBClusterParameterGroup": format!("default.aurora-postgresql{major}"),
+        "DBClusterParameterGroup": blockers::parameter_group(c),
         "DBSubnetGroup": format!("{}-db-subnet-group", c.id),
         "DeletionProtection": false,
         "IAMDatabaseAuthenticationEnabled": false,
