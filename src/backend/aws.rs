@@ -36,12 +36,14 @@ pub struct RegionClients {
     pub rds: aws_sdk_rds::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub rdsdata: aws_sdk_rdsdata::Client,
+    pub scheduler: aws_sdk_scheduler::Client,
 }
 
 #[derive(Clone)]
 pub struct AwsBackend {
     pub(super) regions: Vec<RegionClients>,
     pub(super) mappings: Vec<EnvMapping>,
+    pub(super) scheduler_settings: super::config::SchedulerSettings,
     profile: Option<String>,
     credentials: Option<aws_credential_types::provider::SharedCredentialsProvider>,
     /// The server's present: every window and age compared with AWS's data.
@@ -138,6 +140,7 @@ impl AwsBackend {
                     rds: client!(aws_sdk_rds),
                     cloudwatch: client!(aws_sdk_cloudwatch),
                     rdsdata: client!(aws_sdk_rdsdata),
+                    scheduler: client!(aws_sdk_scheduler),
                 }
             })
             .collect();
@@ -152,6 +155,7 @@ impl AwsBackend {
         let backend = AwsBackend {
             regions: clients,
             mappings: config.environments,
+            scheduler_settings: config.scheduler,
             profile,
             credentials: base.credentials_provider(),
             clock,

@@ -11,11 +11,15 @@ pub mod discovery;
 mod ecr;
 mod environment;
 pub(crate) mod inventory;
+mod keep_awake;
 pub mod live_state;
 pub mod metrics;
+pub mod scheduler;
 pub mod server_clock;
 mod services;
 pub mod session;
+mod sleep_schedules;
+mod why;
 
 use crate::model::{EnvKey, Environment};
 use serde::Serialize;

@@ -1,8 +1,11 @@
 //! Domain types: what an environment is and what state it is in. No I/O and no SDK
 //! types here; the backend turns AWS's answers into these.
 
+pub mod blockers;
 pub mod cost;
 pub mod diagnose;
+pub mod plan;
+pub mod schedule_expr;
 
 use serde::Serialize;
 
@@ -479,10 +482,15 @@ impl Environment {
         }
     }
 
-    /// "app running - db paused 12 min - image :dev (newer :dev pushed)".
+    /// "app running - db paused 12 min - image :dev (newer :dev pushed)", and "kept
+    /// awake by dave until 17:30" while a keep-awake (read from tags) runs.
     pub fn summary(&self, now: Time) -> String {
+        let keep = match plan::keep_awake_phrase(self, now) {
+            p if p.is_empty() => p,
+            p => format!(" - {p}"),
+        };
         format!(
-            "{} - {} - {}",
+            "{} - {} - {}{keep}",
             self.app_phrase(),
             self.db_phrase(now),
             self.image_phrase()

@@ -12,6 +12,7 @@ mod emulator_logs;
 mod emulator_sdk;
 mod emulator_wire;
 mod emulator_workload;
+mod keep_awake;
 mod moto;
 mod panels;
 mod scheduler;

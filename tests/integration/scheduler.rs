@@ -288,7 +288,7 @@ async fn bad_schedules_are_refused_in_awss_words() {
 }
 
 #[tokio::test]
-async fn the_demo_world_shows_why_qa_wont_sleep_without_waking_anything() {
+async fn the_demo_world_shows_why_reporting_wont_sleep() {
     let emu = common::emulator(Seed::Demo).await;
     let rds = common::clients(&emu).await.rds;
     let proxies = rds.describe_db_proxies().send().await.expect("proxies");
@@ -297,10 +297,10 @@ async fn the_demo_world_shows_why_qa_wont_sleep_without_waking_anything() {
         .iter()
         .filter_map(|p| p.db_proxy_name())
         .collect();
-    assert_eq!(names, ["scale0qa-proxy"]);
+    assert_eq!(names, ["reporting-proxy"]);
     let targets = rds
         .describe_db_proxy_targets()
-        .db_proxy_name("scale0qa-proxy")
+        .db_proxy_name("reporting-proxy")
         .send()
         .await
         .expect("targets");
@@ -308,11 +308,11 @@ async fn the_demo_world_shows_why_qa_wont_sleep_without_waking_anything() {
         targets
             .targets()
             .iter()
-            .any(|t| t.rds_resource_id() == Some("scale0qa"))
+            .any(|t| t.rds_resource_id() == Some("reporting"))
     );
     let cluster = rds
         .describe_db_clusters()
-        .db_cluster_identifier("scale0qa")
+        .db_cluster_identifier("reporting")
         .send()
         .await
         .expect("cluster");
@@ -337,13 +337,24 @@ async fn the_demo_world_shows_why_qa_wont_sleep_without_waking_anything() {
         .send()
         .await
         .expect("globals");
-    assert!(globals.global_clusters().is_empty());
+    assert_eq!(
+        globals.global_clusters()[0].global_cluster_members()[0].db_cluster_arn(),
+        cluster.db_clusters()[0].db_cluster_arn()
+    );
     let integrations = rds
         .describe_integrations()
         .send()
         .await
         .expect("integrations");
-    assert!(integrations.integrations().is_empty());
+    assert_eq!(integrations.integrations().len(), 1);
+    // A global database's member can't be stopped.
+    let e = rds
+        .stop_db_cluster()
+        .db_cluster_identifier("reporting")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), "InvalidDBClusterStateFault");
     // frank's stopped cluster says when AWS will start it again.
     let frank = rds
         .describe_db_clusters()
@@ -355,8 +366,15 @@ async fn the_demo_world_shows_why_qa_wont_sleep_without_waking_anything() {
         .automatic_restart_time()
         .expect("restart time");
     assert!(restart.secs() as f64 > t0(), "in the future");
-    // qa stays awake with no traffic at all: its proxy holds the writer.
-    emu.advance(6.0 * 3600.0);
-    let qa_power = emu.with_world(|w, _| w.clusters[w.cluster_index("scale0qa").unwrap()].power);
-    assert_eq!(qa_power, Power::Awake);
+}
+
+#[tokio::test]
+async fn an_rds_proxy_keeps_an_idle_v2_writer_awake_until_it_goes() {
+    let emu = common::emulator_with(&[common::env("ivy")]).await;
+    emu.with_world(|w, _| w.clusters[0].blockers.proxy = Some("ivy-proxy".into()));
+    emu.advance(3600.0);
+    assert_eq!(emu.with_world(|w, _| w.clusters[0].power), Power::Awake);
+    emu.with_world(|w, _| w.clusters[0].blockers.proxy = None);
+    emu.advance(600.0);
+    assert!(emu.with_world(|w, _| matches!(w.clusters[0].power, Power::Paused { .. })));
 }

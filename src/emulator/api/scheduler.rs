@@ -7,10 +7,10 @@ use super::{ApiError, ApiResult, paginate, required_str};
 use crate::emulator::Shared;
 use crate::emulator::shapes::AwsService;
 use crate::emulator::world::World;
-use crate::emulator::world::schedule_expr::{Expression, zone};
 use crate::emulator::world::schedules::{
     DEFAULT_GROUP, Schedule, ScheduleGroup, group_arn, schedule_arn,
 };
+use crate::model::schedule_expr::{Expression, zone};
 use serde_json::{Map, Value, json};
 
 const SVC: AwsService = AwsService::Scheduler;

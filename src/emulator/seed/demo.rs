@@ -162,13 +162,15 @@ pub fn demo(world: &mut World, now: f64) {
         let image = world.services[i].image_identifier.clone();
         world.deploy(i, OperationType::UpdateService, image, now - 120.0);
     }
-    // qa won't sleep: an RDS Proxy was put in front of its database for a load test and
-    // logical replication turned on; `scale0 why qa` names both.
-    if let Some(c) = world.cluster_index("scale0qa") {
+    // reporting never sleeps, and says why: besides its provisioned writer, an RDS Proxy
+    // fronts it, logical replication is on, it is the primary of a global database (so it
+    // can't be stopped either) and a zero-ETL integration reads from it.
+    if let Some(c) = world.cluster_index("reporting") {
         world.clusters[c].blockers = SleepBlockers {
-            proxy: Some("scale0qa-proxy".into()),
+            proxy: Some("reporting-proxy".into()),
             logical_replication: true,
-            ..SleepBlockers::default()
+            global_cluster: Some("reporting-global".into()),
+            zero_etl: Some("reporting-to-redshift".into()),
         };
     }
     // The role scale0's keep-awake and sleep schedules run as (README: "Scheduler role").

@@ -9,7 +9,6 @@ mod log_lines;
 pub mod logs;
 pub mod metrics;
 mod operations;
-pub mod schedule_expr;
 pub mod schedules;
 pub mod service;
 mod traffic;

@@ -8,7 +8,7 @@
 
 use super::World;
 use super::metrics::{Datum, MetricKey};
-use super::schedule_expr::{Expression, zone};
+use crate::model::schedule_expr::{Expression, zone};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
