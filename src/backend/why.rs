@@ -9,6 +9,20 @@ use crate::model::plan::{self, SleepWindow};
 use crate::model::{DatabaseState, Environment};
 
 impl AwsBackend {
+    /// Why and the schedules at once, each part with its own outcome (the desktop app's
+    /// sleep panel).
+    pub async fn plan(&self, env: &Environment) -> crate::model::plan::PlanRead {
+        let (why, schedules) = tokio::join!(
+            self.why(env),
+            self.schedules_in(&env.key.region, Some(&env.key.name))
+        );
+        crate::model::plan::PlanRead {
+            read_at: self.clock.now(),
+            why: why.map_err(|e| e.to_string()),
+            schedules: schedules.map_err(|e| e.to_string()),
+        }
+    }
+
     pub async fn why(&self, env: &Environment) -> Result<Why, BackendError> {
         let r = self.region(&env.key.region)?;
         let now = self.clock.now();

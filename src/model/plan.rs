@@ -48,10 +48,15 @@ pub fn keep_awake(env: &Environment) -> Option<KeepAwake> {
 
 /// "kept awake by dave until 17:30" (this computer's time zone), or "" if none runs.
 pub fn keep_awake_phrase(env: &Environment, now: Time) -> String {
+    let tz = jiff::tz::TimeZone::try_system().unwrap_or(jiff::tz::TimeZone::UTC);
+    keep_awake_phrase_in(env, now, &tz)
+}
+
+/// The same in a given time zone.
+pub fn keep_awake_phrase_in(env: &Environment, now: Time, tz: &jiff::tz::TimeZone) -> String {
     match keep_awake(env) {
         Some(k) if k.until > now => {
-            let tz = jiff::tz::TimeZone::try_system().unwrap_or(jiff::tz::TimeZone::UTC);
-            format!("kept awake by {} until {}", k.by, wall(k.until, now, &tz))
+            format!("kept awake by {} until {}", k.by, wall(k.until, now, tz))
         }
         _ => String::new(),
     }
@@ -221,6 +226,14 @@ pub struct PlannedSchedule {
     pub next: Option<Time>,
     /// The target operation, e.g. `apprunner:pauseService`.
     pub action: String,
+}
+
+/// An environment's plan as last read: each part known, or why it could not be read.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PlanRead {
+    pub read_at: Time,
+    pub why: Result<super::blockers::Why, String>,
+    pub schedules: Result<Vec<PlannedSchedule>, String>,
 }
 
 /// The IAM role's trust policy: EventBridge Scheduler of this account may assume it.

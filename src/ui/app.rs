@@ -47,6 +47,7 @@ pub struct App {
     pub(super) sparklines: HashMap<EnvKey, EnvMetrics>,
     pub(super) images: HashMap<EnvKey, Vec<Image>>,
     pub(super) timeline: HashMap<EnvKey, Vec<TimelineEvent>>,
+    pub(super) plans: HashMap<EnvKey, crate::model::plan::PlanRead>,
     pub(super) busy: HashMap<EnvKey, String>,
     pub notifications: Vec<Notification>,
     pub(super) show_history: bool,
@@ -78,6 +79,7 @@ impl App {
             sparklines: HashMap::new(),
             images: HashMap::new(),
             timeline: HashMap::new(),
+            plans: HashMap::new(),
             busy: HashMap::new(),
             notifications: Vec::new(),
             show_history: false,
@@ -299,6 +301,9 @@ impl App {
             metrics_age: loaded.map(|l| now - l.0),
         };
         panels::header::show(ui, &header);
+        let tz = jiff::tz::TimeZone::try_system().unwrap_or(jiff::tz::TimeZone::UTC);
+        let sleep = view::sleep_view(&env, self.plans.get(&env.key), now, &tz);
+        intents.extend(panels::sleep::show(ui, &sleep));
         ui.separator();
         let cx = self.context(Some(&env));
         let actions = view::actions_view(
@@ -430,6 +435,7 @@ impl App {
             Intent::ClosePalette => self.palette = None,
             Intent::CloseHelp => self.help = false,
             Intent::CloseSettings => self.settings_open = false,
+            Intent::KeepAwakeUntil(until) => self.keep_awake(until),
         }
     }
 
@@ -455,6 +461,8 @@ impl App {
             Verb::Palette => self.palette = Some(String::new()),
             Verb::Help => self.help = !self.help,
             Verb::History => self.show_history = !self.show_history,
+            Verb::KeepAwake => self.keep_awake(self.worker.now() + 7200.0),
+            Verb::Why => self.request_details(),
             Verb::OpenUrl => {
                 if let Some(url) = url {
                     ctx.open_url(egui::OpenUrl::new_tab(url));
@@ -505,6 +513,14 @@ impl App {
                     }
                 }
             }
+        }
+    }
+
+    /// Keeps the selected environment awake until `until`, set by this computer's user.
+    fn keep_awake(&mut self, until: f64) {
+        if let Some(env) = self.selected_env().cloned() {
+            let by = std::env::var("USER").unwrap_or_else(|_| "someone".into());
+            self.start(env, Action::KeepAwake { until, by });
         }
     }
 

@@ -211,6 +211,9 @@ impl App {
                     }
                     self.burst.snapshot = Some(s);
                 }
+                Event::Plan(key, plan) => {
+                    self.plans.insert(key, plan);
+                }
                 Event::BurstFailed(e) => {
                     self.burst.running = false;
                     self.notify(format!("burst refused: {e}"), false);
@@ -230,6 +233,7 @@ impl App {
             window,
         });
         self.worker.send(Command::Images(env.clone()));
+        self.worker.send(Command::Plan(env.clone()));
         self.worker.send(Command::Timeline { env, window });
     }
 }

@@ -26,4 +26,6 @@ pub enum Intent {
     ClosePalette,
     CloseHelp,
     CloseSettings,
+    /// Keep the selected environment awake until this time (the server's clock).
+    KeepAwakeUntil(f64),
 }

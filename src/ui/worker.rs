@@ -33,6 +33,8 @@ pub enum Command {
     },
     StartBurst(BurstConfig),
     StopBurst,
+    /// The environment's sleep plan: blockers and schedules.
+    Plan(Environment),
 }
 
 pub enum Event {
@@ -55,6 +57,7 @@ pub enum Event {
     },
     Burst(Snapshot),
     BurstFailed(String),
+    Plan(EnvKey, crate::model::plan::PlanRead),
 }
 
 /// How to reach AWS: the same target the CLI connects to.
@@ -262,6 +265,10 @@ async fn handle(backend: &AwsBackend, command: Command, sink: &Sink) {
                 action,
                 result,
             });
+        }
+        Command::Plan(env) => {
+            let plan = backend.plan(&env).await;
+            sink.send(Event::Plan(env.key, plan));
         }
         Command::StartBurst(_) | Command::StopBurst => {}
     }

@@ -413,3 +413,38 @@ async fn the_cli_keeps_awake_lists_schedules_and_says_why() {
     assert_eq!(again.code, 0, "nothing to do is success: {}", again.stderr);
     assert!(again.stdout.contains("nothing to do"), "{}", again.stdout);
 }
+
+/// The desktop app: the sleep panel says why reporting won't sleep, and the keep-awake
+/// verb from the action table (its shortcut) keeps dave awake, shown from the tags.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_shows_the_sleep_plan_and_keeps_awake_from_a_shortcut() {
+    use crate::ui::{harness, has_label, step_until};
+    use egui_kittest::kittest::Queryable;
+    let emu = emulator(Seed::Demo).await;
+    let b = backend(&emu).await;
+    let mut h = harness(&emu, b);
+    step_until(&mut h, &emu, 0.0, "the environment list", |h| {
+        has_label(h, "reporting")
+    });
+    h.run_steps(4);
+    h.get_by_label("reporting").click();
+    step_until(&mut h, &emu, 0.0, "reporting's sleep plan", |h| {
+        has_label(h, "RDS Proxy reporting-proxy")
+    });
+    assert!(has_label(&h, "Why isn't it sleeping? 5 blocker(s)"));
+    h.get_by_label("dave").click();
+    step_until(&mut h, &emu, 0.0, "dave's sleep plan", |h| {
+        h.state().settings.selected.as_deref() == Some("us-east-1/dave")
+            && has_label(h, "no schedules")
+    });
+    h.key_press(egui::Key::A);
+    step_until(&mut h, &emu, 0.0, "the keep-awake", |h| {
+        h.state()
+            .notifications
+            .iter()
+            .any(|n| n.text.contains("Keep awake 2 h done"))
+    });
+    step_until(&mut h, &emu, 0.0, "the keep-awake shown", |h| {
+        has_label(h, "kept awake by") && has_label(h, "keep-awake-dave-db")
+    });
+}
