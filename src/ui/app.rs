@@ -301,9 +301,6 @@ impl App {
             metrics_age: loaded.map(|l| now - l.0),
         };
         panels::header::show(ui, &header);
-        let tz = jiff::tz::TimeZone::try_system().unwrap_or(jiff::tz::TimeZone::UTC);
-        let sleep = view::sleep_view(&env, self.plans.get(&env.key), now, &tz);
-        intents.extend(panels::sleep::show(ui, &sleep));
         ui.separator();
         let cx = self.context(Some(&env));
         let actions = view::actions_view(
@@ -354,6 +351,11 @@ impl App {
         intents.extend(panels::graphs::show(ui, &graphs));
         ui.separator();
         panels::timeline::show(ui, events);
+        // Last, so its late arrival moves nothing above it.
+        ui.separator();
+        let tz = jiff::tz::TimeZone::try_system().unwrap_or(jiff::tz::TimeZone::UTC);
+        let sleep = view::sleep_view(&env, self.plans.get(&env.key), now, &tz);
+        intents.extend(panels::sleep::show(ui, &sleep));
         intents
     }
 
