@@ -238,13 +238,33 @@ pub async fn schedules(global: &GlobalArgs, args: SchedulesArgs) -> Result<(), C
         all.extend(backend.schedules_in(region, wanted.as_deref()).await?);
     }
     let now = backend.clock().now();
+    // For one environment: the month's forecast with this plan, from the last day's usage.
+    let mut cost_line = None;
+    if let Some(name) = &args.env {
+        let e = inventory.resolve(name)?;
+        let day = backend
+            .metrics(&e.key.region, &[e], now - 86400.0, now, 3600)
+            .await
+            .ok()
+            .and_then(|m| m.into_iter().next())
+            .unwrap_or_default();
+        let average =
+            |s: &crate::model::MetricSeries| crate::model::cost::average_over(s, 3600.0, 86400.0);
+        let cost =
+            crate::model::cost::estimate(e, average(&day.active_instances), average(&day.capacity));
+        let keep = plan::keep_awake(e).map(|k| k.until);
+        cost_line = Some(crate::model::plan_cost::line(&cost, &all, keep, now));
+    }
     if global.json {
-        print_json(json!({"group": backend.schedule_group(), "schedules": all}));
+        print_json(json!({"group": backend.schedule_group(), "schedules": all, "cost": cost_line}));
     } else {
         print!(
             "{}",
             schedules_text(&all, now, &TimeZone::try_system().unwrap_or(TimeZone::UTC))
         );
+        if let Some(line) = cost_line {
+            println!("{line}");
+        }
     }
     Ok(())
 }

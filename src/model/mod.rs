@@ -5,6 +5,7 @@ pub mod blockers;
 pub mod cost;
 pub mod diagnose;
 pub mod plan;
+pub mod plan_cost;
 pub mod schedule_expr;
 
 use serde::Serialize;

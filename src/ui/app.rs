@@ -279,6 +279,7 @@ impl App {
                 crate::model::cost::average_over(&m.capacity, period, *w),
             )
         });
+        let plan_cost = cost.clone();
         let header = HeaderView {
             env: &env,
             now,
@@ -354,7 +355,8 @@ impl App {
         // Last, so its late arrival moves nothing above it.
         ui.separator();
         let tz = jiff::tz::TimeZone::try_system().unwrap_or(jiff::tz::TimeZone::UTC);
-        let sleep = view::sleep_view(&env, self.plans.get(&env.key), now, &tz);
+        let plan = self.plans.get(&env.key);
+        let sleep = view::sleep_view(&env, plan, now, &tz, plan_cost.as_ref());
         intents.extend(panels::sleep::show(ui, &sleep));
         intents
     }

@@ -398,14 +398,18 @@ pub struct SleepView {
     pub restart: Option<(Tone, String)>,
     /// Seconds since the plan was read; None while it has not been.
     pub age: Option<f64>,
+    /// "rest of the month with this plan $4.20; the window saves $48/month".
+    pub cost: Option<String>,
 }
 
-/// `tz`: the zone wall times are shown in (this computer's).
+/// `tz`: the zone wall times are shown in (this computer's); `cost`: the header's
+/// estimate, which the plan's forecast starts from.
 pub fn sleep_view(
     env: &Environment,
     plan: Option<&crate::model::plan::PlanRead>,
     now: f64,
     tz: &jiff::tz::TimeZone,
+    cost: Option<&Cost>,
 ) -> SleepView {
     use crate::model::blockers::Finding;
     use crate::model::plan;
@@ -414,7 +418,7 @@ pub fn sleep_view(
         keep_awake: keep
             .as_ref()
             .map(|_| plan::keep_awake_phrase_in(env, now, tz)),
-        extend_until: keep.map(|k| k.until + 3600.0),
+        extend_until: keep.as_ref().map(|k| k.until + 3600.0),
         restart: env
             .database
             .as_ref()
@@ -441,6 +445,14 @@ pub fn sleep_view(
         return view;
     };
     view.age = Some(now - p.read_at);
+    if let (Some(cost), Ok(list)) = (cost, &p.schedules) {
+        view.cost = Some(crate::model::plan_cost::line(
+            cost,
+            list,
+            keep.map(|k| k.until),
+            now,
+        ));
+    }
     match &p.schedules {
         Ok(list) => {
             view.schedules = list

@@ -374,6 +374,8 @@ async fn the_cli_keeps_awake_lists_schedules_and_says_why() {
         .filter_map(|s| s["name"].as_str())
         .collect();
     assert_eq!(names.len(), 2, "sleep and wake of the service: {names:?}");
+    let cost = json["cost"].as_str().unwrap_or_default();
+    assert!(cost.contains("the window saves $"), "{json}");
     let no_zone = run(&[
         "keep-awake",
         "dave",

@@ -485,7 +485,24 @@ fn sleep_panel_shows_the_keep_awake_schedules_and_why_and_extends() {
             action: "rds:modifyDBCluster".into(),
         }]),
     };
-    let view = view::sleep_view(&dave, Some(&read), NOW, &jiff::tz::TimeZone::UTC);
+    let cost = cost::Cost {
+        per_hour_now: 0.1,
+        per_month_at_recent_usage: 30.0,
+        per_month_never_paused: 73.0,
+    };
+    let view = view::sleep_view(
+        &dave,
+        Some(&read),
+        NOW,
+        &jiff::tz::TimeZone::UTC,
+        Some(&cost),
+    );
+    assert!(
+        view.cost
+            .as_deref()
+            .is_some_and(|c| c.contains("no sleep window")),
+        "{view:?}"
+    );
     assert_eq!(
         view.keep_awake.as_deref(),
         Some("kept awake by dave until 11:00")

@@ -36,6 +36,9 @@ pub fn show(ui: &mut Ui, view: &SleepView) -> Option<Intent> {
             }
         });
     }
+    if let Some(cost) = &view.cost {
+        ui.label(cost);
+    }
     if let Some((tone, text)) = &view.restart {
         ui.colored_label(tone_color(*tone), text);
     }
