@@ -41,6 +41,9 @@ pub enum Verb {
     Palette,
     Help,
     History,
+    KeepAwake,
+    CancelKeepAwake,
+    Why,
 }
 
 impl Verb {
@@ -57,7 +60,10 @@ impl Verb {
             | Verb::ResumeService
             | Verb::DeployImage
             | Verb::Rollback
-            | Verb::Burst => true,
+            | Verb::Burst
+            | Verb::KeepAwake
+            | Verb::CancelKeepAwake => true,
+            Verb::Why => false,
             Verb::Refresh
             | Verb::OpenConsole
             | Verb::OpenUrl
@@ -240,6 +246,36 @@ pub const TABLE: &[Spec] = &[
         cli: Some("rollback"),
     },
     Spec {
+        verb: Verb::KeepAwake,
+        label: "Keep awake 2 h",
+        tooltip: "Hold the database and service awake for 2 hours; AWS puts them back to sleep by itself (scale0 keep-awake ENV --until 17:30 | --for 2h)",
+        shortcut: key("A"),
+        scope: Scope::Environment,
+        confirm: false,
+        timeout: Some(CALL_TIMEOUT),
+        cli: Some("keep-awake"),
+    },
+    Spec {
+        verb: Verb::CancelKeepAwake,
+        label: "End keep-awake",
+        tooltip: "Let the environment sleep again now: restore auto-pause, pause a service that was paused, delete the schedules",
+        shortcut: shift("A"),
+        scope: Scope::Environment,
+        confirm: false,
+        timeout: Some(CALL_TIMEOUT),
+        cli: Some("keep-awake"),
+    },
+    Spec {
+        verb: Verb::Why,
+        label: "Why isn't it sleeping?",
+        tooltip: "What keeps the database awake and the service running, read without waking anything",
+        shortcut: key("Y"),
+        scope: Scope::Environment,
+        confirm: false,
+        timeout: Some(CALL_TIMEOUT),
+        cli: Some("why"),
+    },
+    Spec {
         verb: Verb::Burst,
         label: "Run load burst",
         tooltip: "Send a bounded HTTP burst to the environment's URL, drawn on its graphs",
@@ -372,6 +408,12 @@ pub enum Action {
     Rollback {
         wait: bool,
     },
+    /// Until this time (the server's clock), recorded as set by `by`.
+    KeepAwake {
+        until: crate::model::Time,
+        by: String,
+    },
+    CancelKeepAwake,
 }
 
 impl Action {
@@ -386,6 +428,8 @@ impl Action {
             Action::ResumeService => Verb::ResumeService,
             Action::DeployImage { .. } => Verb::DeployImage,
             Action::Rollback { .. } => Verb::Rollback,
+            Action::KeepAwake { .. } => Verb::KeepAwake,
+            Action::CancelKeepAwake => Verb::CancelKeepAwake,
         }
     }
 
@@ -417,6 +461,7 @@ impl Action {
             Verb::PauseService => Action::PauseService,
             Verb::ResumeService => Action::ResumeService,
             Verb::Rollback => Action::Rollback { wait: true },
+            Verb::CancelKeepAwake => Action::CancelKeepAwake,
             _ => return None,
         })
     }
@@ -468,7 +513,7 @@ pub fn confirmation(action: &Action, env: &Environment) -> String {
 mod tests {
     use super::*;
 
-    const EVERY_VERB: [Verb; 19] = [
+    const EVERY_VERB: [Verb; 22] = [
         Verb::Refresh,
         Verb::WakeEnv,
         Verb::SleepEnv,
@@ -488,6 +533,9 @@ mod tests {
         Verb::Palette,
         Verb::Help,
         Verb::History,
+        Verb::KeepAwake,
+        Verb::CancelKeepAwake,
+        Verb::Why,
     ];
 
     #[test]

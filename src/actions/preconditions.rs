@@ -217,6 +217,32 @@ pub fn precondition(verb: Verb, cx: &Context) -> Result<(), Refusal> {
             }
             Ok(())
         }
+        Verb::KeepAwake => {
+            if env.service.is_none() && env.database.is_none() {
+                return Err("this environment has neither a service nor a database".into());
+            }
+            if let Some(db) = &env.database
+                && db.status != "available"
+            {
+                return Err(format!("the database is {}: start it first", db.status).into());
+            }
+            if env.service.is_some() {
+                service_idle(env)?;
+            }
+            Ok(())
+        }
+        Verb::CancelKeepAwake => {
+            if crate::model::plan::keep_awake(env).is_none() {
+                return Err(done("no keep-awake is running"));
+            }
+            Ok(())
+        }
+        Verb::Why => {
+            if env.service.is_none() && env.database.is_none() {
+                return Err("this environment has neither a service nor a database".into());
+            }
+            Ok(())
+        }
         Verb::Refresh
         | Verb::Settings
         | Verb::OpenDemo

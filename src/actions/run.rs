@@ -69,6 +69,8 @@ pub async fn run(
                 wait,
             } => backend.deploy(env, image, *resume, *wait, timeout).await,
             Action::Rollback { wait } => backend.rollback(env, *wait, timeout).await,
+            Action::KeepAwake { until, by } => backend.keep_awake(env, *until, by).await,
+            Action::CancelKeepAwake => backend.cancel_keep_awake(env).await,
         }
     };
     // The backend's own waits end at the deadline; this bounds everything else too (a

@@ -42,6 +42,7 @@ pub struct RegionClients {
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub rdsdata: aws_sdk_rdsdata::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub scheduler: aws_sdk_scheduler::Client,
 }
 
 /// A region's environments as one refresh found them, and when (server clock).
@@ -54,6 +55,7 @@ pub struct AwsBackend {
     /// Which accounts are read-only (stamped on every environment the inventory reads).
     pub(super) guard: crate::backend::guard::Guard,
     pub(super) profile: Option<String>,
+    pub(super) scheduler_settings: super::config::SchedulerSettings,
     credentials: Option<aws_credential_types::provider::SharedCredentialsProvider>,
     /// The server's present: every window and age compared with AWS's data.
     pub(super) clock: Clock,
@@ -160,6 +162,7 @@ impl AwsBackend {
                     cloudwatch: client!(aws_sdk_cloudwatch),
                     rdsdata: client!(aws_sdk_rdsdata),
                     logs: client!(aws_sdk_cloudwatchlogs),
+                    scheduler: client!(aws_sdk_scheduler),
                 }
             })
             .collect();
@@ -178,6 +181,7 @@ impl AwsBackend {
                 profile: profile.clone(),
                 settings: config.accounts,
             },
+            scheduler_settings: config.scheduler,
             profile,
             credentials: base.credentials_provider(),
             clock,

@@ -30,6 +30,12 @@ pub const EXAMPLE: &str = r#"# scale0 configuration. Every setting is optional.
 # secret_arn = "arn:aws:secretsmanager:eu-west-3:123456789012:secret:mydb-abc123"
 #                                    # lets `wake` use the RDS Data API when the cluster
 #                                    # has no managed master user secret
+
+# Keep-awakes and sleep schedules run as EventBridge Scheduler schedules (README:
+# "Schedules and the scheduler role").
+# [scheduler]
+# role_arn = "arn:aws:iam::123456789012:role/scale0-scheduler"  # default: that name
+# group = "scale0"                   # the project's schedule group
 "#;
 
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
@@ -41,6 +47,15 @@ pub struct Config {
     pub environments: Vec<EnvMapping>,
     #[serde(default)]
     pub accounts: crate::backend::guard::AccountSettings,
+    pub scheduler: SchedulerSettings,
+}
+
+/// Where scale0's schedules live and which IAM role they run as.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SchedulerSettings {
+    pub role_arn: Option<String>,
+    pub group: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]

@@ -12,12 +12,14 @@ mod ecr;
 mod environment;
 pub mod guard;
 pub(crate) mod inventory;
+mod keep_awake;
 mod knowledge;
 pub mod live_state;
 pub mod logs;
 pub mod metrics;
 mod parameters;
 pub mod profiles;
+pub mod scheduler;
 pub mod server_clock;
 mod services;
 pub use services::newer_image_note;
@@ -26,6 +28,8 @@ pub mod sso_login;
 
 pub use crate::model::FailureKind;
 pub use knowledge::common_kind;
+mod sleep_schedules;
+mod why;
 
 use crate::model::{EnvKey, Environment};
 use serde::Serialize;

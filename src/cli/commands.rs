@@ -303,6 +303,9 @@ pub async fn run(global: &GlobalArgs, command: Command) -> Result<(), CliError> 
         | Command::Login(_)
         | Command::Profiles
         | Command::Logs(_)
+        | Command::KeepAwake(_)
+        | Command::Schedules(_)
+        | Command::Why { .. }
         | Command::Completions { .. } => {}
     }
     Ok(())
@@ -310,7 +313,7 @@ pub async fn run(global: &GlobalArgs, command: Command) -> Result<(), CliError> 
 
 /// Runs actions on one environment through the action table (the same preconditions and
 /// timeouts as the desktop app), one after the other, then prints the outcome.
-async fn act(
+pub(super) async fn act(
     connection: &Session,
     inventory: &Inventory,
     wanted: &str,
@@ -527,7 +530,7 @@ async fn finish(
     Ok(())
 }
 
-fn print_json(mut value: serde_json::Value) {
+pub(super) fn print_json(mut value: serde_json::Value) {
     if let Some(map) = value.as_object_mut() {
         map.insert("schema".into(), json!(JSON_SCHEMA));
     }

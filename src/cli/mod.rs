@@ -7,6 +7,7 @@ mod commands;
 mod emulator;
 mod logs;
 mod output;
+mod plan;
 
 use crate::backend::BackendError;
 use clap::{Args, Parser, Subcommand};
@@ -163,6 +164,14 @@ pub enum Command {
         #[arg(long, value_parser = commands::parse_duration)]
         timeout: Option<f64>,
     },
+    /// Keep awake: hold the database and service awake until a time; EventBridge Scheduler
+    /// puts them back to sleep by itself (--cancel ends it now).
+    KeepAwake(plan::KeepAwakeArgs),
+    /// List scale0's schedules (keep-awakes, sleep windows), or set one: --awake
+    /// 08:00-19:00 --days MON-FRI --tz Europe/Berlin; --remove; --stop-after-restart.
+    Schedules(plan::SchedulesArgs),
+    /// Why isn't it sleeping? What keeps the database awake and the service running.
+    Why { env: String },
     /// Send an HTTP load burst to a URL or an environment's service (like hey or oha).
     Burst(Box<burst::BurstArgs>),
     /// Log in to IAM Identity Center (SSO) for --profile, in the browser; the token is
@@ -252,6 +261,9 @@ pub fn main() -> ExitCode {
             Command::Login(args) => accounts::login(&cli.global, args).await,
             Command::Profiles => accounts::profiles(&cli.global).await,
             Command::Logs(args) => logs::run(&cli.global, args).await,
+            Command::KeepAwake(args) => plan::keep_awake(&cli.global, args).await,
+            Command::Schedules(args) => plan::schedules(&cli.global, args).await,
+            Command::Why { env } => plan::why(&cli.global, &env).await,
             command => commands::run(&cli.global, command).await,
         }
     });

@@ -55,12 +55,13 @@ pub fn envs_table(envs: &[Environment], now: Time) -> String {
                 e.phrase(Part::Database, now),
                 e.phrase(Part::Image, now),
                 format!("{:?}", e.discovery).to_ascii_lowercase(),
+                crate::model::plan::keep_awake_phrase(e, now),
             ]
         })
         .collect();
     table(
         &[
-            "ENV", "OWNER", "REGION", "KIND", "APP", "DATABASE", "IMAGE", "FOUND BY",
+            "ENV", "OWNER", "REGION", "KIND", "APP", "DATABASE", "IMAGE", "FOUND BY", "PLAN",
         ],
         &rows,
     )
@@ -146,6 +147,13 @@ pub fn status(
             Power::Resuming { .. } => "resuming".into(),
             Power::Awake => "awake".into(),
             Power::Stopped => match db.automatic_restart_time {
+                // A day ahead, warn and offer the stop-again schedule.
+                Some(t) if t - now < 86400.0 => format!(
+                    "stopped; WARNING: AWS starts it again at {} (in {}); `scale0 schedules {} --stop-after-restart` stops it again",
+                    when(t),
+                    human_duration(t - now),
+                    e.key.name
+                ),
                 Some(t) => format!("stopped; AWS starts it again at {}", when(t)),
                 None => "stopped".into(),
             },

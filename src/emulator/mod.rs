@@ -4,6 +4,7 @@
 //! clock and inject faults (see README).
 
 pub mod admin;
+pub mod admin_scheduler;
 pub mod api;
 pub mod faults;
 pub mod protocol;
@@ -147,6 +148,8 @@ impl Emulator {
         let start = options.start_time.unwrap_or_else(crate::clock::wall_now);
         let clock = Clock::starting_at(start, options.speed);
         let mut world = World::empty(&options.region, start);
+        // Due schedules call the region's own operations, as their targets say.
+        world.scheduler.invoker = Some(api::scheduler::invoke_target);
         if options.seed == Seed::Demo {
             seed::demo(&mut world, start);
         }
@@ -177,6 +180,7 @@ impl Emulator {
         }
         let router = admin::routes()
             .merge(sso::routes())
+            .merge(admin_scheduler::routes())
             .fallback(aws_request)
             .layer(axum::middleware::from_fn_with_state(
                 shared.clone(),

@@ -71,12 +71,12 @@ pub fn decode(
     if let Some(rest) = path.strip_prefix("/service/") {
         return decode_cbor(rest, body);
     }
-    if let Some(op) = rest_json_operation(method, path) {
+    if let Some((service, op, labels)) = rest_json_operation(method, path) {
         let wire = Some(Wire::RestJson);
-        let input =
-            parse_json(body).map_err(|e| undecodable(Some(AwsService::RdsData), wire, e))?;
+        let mut input = parse_json(body).map_err(|e| undecodable(Some(service), wire, e))?;
+        bind_rest_members(service, &op, &labels, query, &mut input);
         return Ok(ApiRequest {
-            service: AwsService::RdsData,
+            service,
             wire: Wire::RestJson,
             operation: op,
             input,
@@ -185,25 +185,105 @@ fn decode_cbor(rest: &str, body: &Bytes) -> Result<ApiRequest, Undecodable> {
     })
 }
 
-/// restJson1 operations are found by method and path in the model.
-fn rest_json_operation(method: &Method, path: &str) -> Option<String> {
-    let model = AwsService::RdsData.model();
-    [
-        "ExecuteStatement",
-        "BatchExecuteStatement",
-        "BeginTransaction",
-        "CommitTransaction",
-        "RollbackTransaction",
-        "ExecuteSql",
-    ]
-    .into_iter()
-    .find(|op| {
-        model.operation(op).is_some_and(|o| {
-            o["http"]["requestUri"].as_str() == Some(path)
-                && o["http"]["method"].as_str() == Some(method.as_str())
+/// The restJson1 services, whose operations are found by method and path.
+const REST_JSON: [AwsService; 2] = [AwsService::RdsData, AwsService::Scheduler];
+
+/// A path template's labels and their values.
+type Labels = Vec<(String, String)>;
+
+/// The operation whose method and path template (`/schedules/{Name}`) match, with the
+/// template's labels, percent-decoded (an ARN label arrives with `/` as `%2F`).
+fn rest_json_operation(method: &Method, path: &str) -> Option<(AwsService, String, Labels)> {
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    REST_JSON.into_iter().find_map(|service| {
+        let operations = service.model().operations()?;
+        operations.iter().find_map(|(name, o)| {
+            if o["http"]["method"].as_str() != Some(method.as_str()) {
+                return None;
+            }
+            let template = o["http"]["requestUri"].as_str()?;
+            let template = template.split('?').next().unwrap_or(template);
+            let parts: Vec<&str> = template.trim_start_matches('/').split('/').collect();
+            if parts.len() != segments.len() {
+                return None;
+            }
+            let mut labels = Vec::new();
+            for (part, segment) in parts.iter().zip(&segments) {
+                match part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+                    Some(label) if !segment.is_empty() => labels.push((
+                        label.trim_end_matches('+').to_string(),
+                        percent_decode(segment),
+                    )),
+                    Some(_) => return None,
+                    None if part == segment => {}
+                    None => return None,
+                }
+            }
+            Some((service, name.clone(), labels))
         })
     })
-    .map(str::to_string)
+}
+
+fn percent_decode(text: &str) -> String {
+    form_urlencoded::parse(format!("x={}", text.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_else(|| text.to_string())
+}
+
+/// Puts the path labels and query parameters where the input shape says they go
+/// (`"location": "uri"` / `"querystring"`), typed as the member's shape.
+fn bind_rest_members(
+    service: AwsService,
+    op: &str,
+    labels: &[(String, String)],
+    query: Option<&str>,
+    input: &mut Value,
+) {
+    let model = service.model();
+    let Some(shape) = model.input_shape(op) else {
+        return;
+    };
+    let params: Vec<(String, String)> = query
+        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .unwrap_or_default();
+    let Some(members) = model.shape(shape).get("members").and_then(Value::as_object) else {
+        return;
+    };
+    let Some(object) = input.as_object_mut() else {
+        return;
+    };
+    for (member, spec) in members {
+        let wire_name = spec["locationName"].as_str().unwrap_or(member);
+        let text = match spec["location"].as_str() {
+            Some("uri") => labels.iter().find(|(l, _)| l == wire_name).map(|(_, v)| v),
+            Some("querystring") => params.iter().find(|(k, _)| k == wire_name).map(|(_, v)| v),
+            _ => None,
+        };
+        let target = spec["shape"].as_str().unwrap_or_default();
+        let list = model.shape(target).get("type").and_then(Value::as_str) == Some("list");
+        if list && spec["location"].as_str() == Some("querystring") {
+            let values: Vec<Value> = params
+                .iter()
+                .filter(|(k, _)| k == wire_name)
+                .map(|(_, v)| json!(v))
+                .collect();
+            if !values.is_empty() {
+                object.insert(member.clone(), Value::Array(values));
+            }
+            continue;
+        }
+        if let Some(text) = text {
+            let value = match model.shape(target).get("type").and_then(Value::as_str) {
+                Some("integer" | "long") => {
+                    text.parse::<i64>().map(Value::from).unwrap_or(json!(text))
+                }
+                Some("boolean") => json!(text == "true"),
+                _ => json!(text),
+            };
+            object.insert(member.clone(), value);
+        }
+    }
 }
 
 fn decode_query(
@@ -395,6 +475,7 @@ pub fn generic_code(service: AwsService, wire: Wire, kind: GenericError) -> &'st
         (GenericError::Internal, AwsService::CloudWatch) => "InternalServiceFault",
         (GenericError::Internal, AwsService::RdsData) => "InternalServerErrorException",
         (GenericError::Internal, AwsService::Logs) => "ServiceUnavailableException",
+        (GenericError::Internal, AwsService::Scheduler) => "InternalServerException",
         (GenericError::AccessDenied, _) if query || service == AwsService::Rds => "AccessDenied",
         (GenericError::AccessDenied, _) => "AccessDeniedException",
         (GenericError::ExpiredToken, _) if query || service == AwsService::Rds => "ExpiredToken",

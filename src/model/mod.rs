@@ -1,9 +1,13 @@
 //! Domain types: what an environment is and what state it is in. No I/O and no SDK
 //! types here; the backend turns AWS's answers into these.
 
+pub mod blockers;
 pub mod cost;
 pub mod diagnose;
 pub mod logs;
+pub mod plan;
+pub mod plan_cost;
+pub mod schedule_expr;
 
 use serde::Serialize;
 
@@ -681,10 +685,15 @@ impl Environment {
     }
 
     /// "app running - db paused 12 min - image :dev (newer :dev pushed)", each part
-    /// marked when it could not be read.
+    /// marked when it could not be read, and "kept awake by dave until 17:30" while a
+    /// keep-awake (read from tags) runs.
     pub fn summary(&self, now: Time) -> String {
+        let keep = match plan::keep_awake_phrase(self, now) {
+            p if p.is_empty() => p,
+            p => format!(" - {p}"),
+        };
         format!(
-            "{} - {} - {}",
+            "{} - {} - {}{keep}",
             self.phrase(Part::Service, now),
             self.phrase(Part::Database, now),
             self.phrase(Part::Image, now)

@@ -42,6 +42,7 @@ pub struct App {
     pub(super) list_builds: u64,
     pub(super) images: HashMap<EnvKey, Vec<Image>>,
     pub(super) timeline: HashMap<EnvKey, Vec<TimelineEvent>>,
+    pub(super) plans: HashMap<EnvKey, crate::model::plan::PlanRead>,
     pub(super) busy: HashMap<EnvKey, String>,
     pub notifications: Vec<Notification>,
     pub(super) show_history: bool,
@@ -77,6 +78,7 @@ impl App {
             list_builds: 0,
             images: HashMap::new(),
             timeline: HashMap::new(),
+            plans: HashMap::new(),
             busy: HashMap::new(),
             notifications: Vec::new(),
             show_history: false,
@@ -255,6 +257,7 @@ impl App {
                 crate::model::cost::average_over(&m.capacity, period, *w),
             )
         });
+        let plan_cost = cost.clone();
         let header = HeaderView {
             env: &env,
             now,
@@ -333,6 +336,12 @@ impl App {
         intents.extend(super::logs::panel(ui, &mut self.logs, now));
         ui.separator();
         intents.extend(panels::timeline::show(ui, events));
+        // Last, so its late arrival moves nothing above it.
+        ui.separator();
+        let tz = jiff::tz::TimeZone::try_system().unwrap_or(jiff::tz::TimeZone::UTC);
+        let plan = self.plans.get(&env.key);
+        let sleep = view::sleep_view(&env, plan, now, &tz, plan_cost.as_ref());
+        intents.extend(panels::sleep::show(ui, &sleep));
         intents
     }
 
@@ -426,6 +435,7 @@ impl App {
             | Intent::LogFollow(_)
             | Intent::LogSelect(_)
             | Intent::LogsAt(_)) => self.apply_logs(intent),
+            Intent::KeepAwakeUntil(until) => self.keep_awake(until),
         }
     }
 
@@ -451,6 +461,8 @@ impl App {
             Verb::Palette => self.palette = Some(String::new()),
             Verb::Help => self.help = !self.help,
             Verb::History => self.show_history = !self.show_history,
+            Verb::KeepAwake => self.keep_awake(self.worker.now() + 7200.0),
+            Verb::Why => self.request_details(),
             Verb::OpenUrl => {
                 if let Some(url) = url {
                     ctx.open_url(egui::OpenUrl::new_tab(url));
@@ -501,6 +513,14 @@ impl App {
                     }
                 }
             }
+        }
+    }
+
+    /// Keeps the selected environment awake until `until`, set by this computer's user.
+    fn keep_awake(&mut self, until: f64) {
+        if let Some(env) = self.selected_env().cloned() {
+            let by = std::env::var("USER").unwrap_or_else(|_| "someone".into());
+            self.start(env, Action::KeepAwake { until, by });
         }
     }
 

@@ -280,6 +280,9 @@ impl App {
                     self.burst.snapshot = Some(s);
                 }
                 Event::Logs(generation, chunk) => self.logs.absorb(generation, chunk),
+                Event::Plan(key, plan) => {
+                    self.plans.insert(key, plan);
+                }
                 Event::BurstFailed(e) => {
                     self.burst.running = false;
                     self.notify(format!("burst refused: {e}"), false);
@@ -308,6 +311,7 @@ impl App {
             window,
         });
         self.worker.send(Command::Images(env.clone()));
+        self.worker.send(Command::Plan(env.clone()));
         self.worker.send(Command::Timeline { env, window });
     }
 }

@@ -39,4 +39,6 @@ pub enum Intent {
     /// The logs around a moment (a graph point or an event line clicked).
     LogsAt(f64),
     Copy(String),
+    /// Keep the selected environment awake until this time (the server's clock).
+    KeepAwakeUntil(f64),
 }

@@ -437,3 +437,117 @@ pub struct ProblemsView {
     pub problems: Vec<Problem>,
     pub now: f64,
 }
+
+/// The sleep panel: the keep-awake, the schedules with their next firing, and why the
+/// environment is not asleep, each part as last read (or why it could not be).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SleepView {
+    /// "kept awake by dave until 17:30".
+    pub keep_awake: Option<String>,
+    /// What "Extend 1 h" asks for: the current expiry plus an hour.
+    pub extend_until: Option<f64>,
+    /// (schedule, when, next firing).
+    pub schedules: Vec<(String, String, String)>,
+    pub schedules_error: Option<String>,
+    /// (tone, finding, what to do).
+    pub findings: Vec<(Tone, String, Option<String>)>,
+    pub why_error: Option<String>,
+    /// AWS's automatic start of a stopped cluster, warned a day ahead.
+    pub restart: Option<(Tone, String)>,
+    /// Seconds since the plan was read; None while it has not been.
+    pub age: Option<f64>,
+    /// "rest of the month with this plan $4.20; the window saves $48/month".
+    pub cost: Option<String>,
+}
+
+/// `tz`: the zone wall times are shown in (this computer's); `cost`: the header's
+/// estimate, which the plan's forecast starts from.
+pub fn sleep_view(
+    env: &Environment,
+    plan: Option<&crate::model::plan::PlanRead>,
+    now: f64,
+    tz: &jiff::tz::TimeZone,
+    cost: Option<&Cost>,
+) -> SleepView {
+    use crate::model::blockers::Finding;
+    use crate::model::plan;
+    let keep = plan::keep_awake(env).filter(|k| k.until > now);
+    let mut view = SleepView {
+        keep_awake: keep
+            .as_ref()
+            .map(|_| plan::keep_awake_phrase_in(env, now, tz)),
+        extend_until: keep.as_ref().map(|k| k.until + 3600.0),
+        restart: env
+            .database
+            .as_ref()
+            .and_then(|d| d.automatic_restart_time)
+            .map(|t| {
+                let soon = t - now < 86400.0;
+                (
+                    if soon { Tone::Warn } else { Tone::Info },
+                    format!(
+                        "AWS starts the stopped cluster by itself at {} (in {}){}",
+                        plan::wall(t, now, tz),
+                        human_duration(t - now),
+                        if soon {
+                            "; `scale0 schedules ENV --stop-after-restart` stops it again"
+                        } else {
+                            ""
+                        }
+                    ),
+                )
+            }),
+        ..SleepView::default()
+    };
+    let Some(p) = plan else {
+        return view;
+    };
+    view.age = Some(now - p.read_at);
+    if let (Some(cost), Ok(list)) = (cost, &p.schedules) {
+        view.cost = Some(crate::model::plan_cost::line(
+            cost,
+            list,
+            keep.map(|k| k.until),
+            now,
+        ));
+    }
+    match &p.schedules {
+        Ok(list) => {
+            view.schedules = list
+                .iter()
+                .map(|s| {
+                    let when = if s.timezone == "UTC" {
+                        s.expression.clone()
+                    } else {
+                        format!("{} {}", s.expression, s.timezone)
+                    };
+                    let next = match (s.enabled, s.next) {
+                        (false, _) => "disabled".into(),
+                        (true, Some(t)) => format!("{}: {}", s.action, plan::wall(t, now, tz)),
+                        (true, None) => "never again".into(),
+                    };
+                    (s.name.clone(), when, next)
+                })
+                .collect()
+        }
+        Err(e) => view.schedules_error = Some(e.clone()),
+    }
+    match &p.why {
+        Ok(why) => {
+            view.findings = why
+                .database
+                .iter()
+                .chain(&why.service)
+                .map(|f| match f {
+                    Finding::Blocks { what, fix } => (Tone::Warn, what.clone(), Some(fix.clone())),
+                    Finding::Clear { what } => (Tone::Ok, what.clone(), None),
+                    Finding::Unknown { what, error } => {
+                        (Tone::Muted, format!("{what}: unknown ({error})"), None)
+                    }
+                })
+                .collect()
+        }
+        Err(e) => view.why_error = Some(e.clone()),
+    }
+    view
+}

@@ -52,6 +52,8 @@ pub enum Command {
     ListRuns(PathBuf),
     /// Stops waiting for an environment's running action.
     Cancel(EnvKey),
+    /// The environment's sleep plan: blockers and schedules.
+    Plan(Environment),
 }
 
 pub enum Event {
@@ -85,6 +87,7 @@ pub enum Event {
     Logs(u64, super::logs::LogsChunk),
     /// Saved burst runs, oldest first.
     Runs(Result<Vec<RunRecord>, String>),
+    Plan(EnvKey, crate::model::plan::PlanRead),
 }
 
 /// How to reach AWS: the same target the CLI connects to.
@@ -359,6 +362,10 @@ async fn handle(backend: &AwsBackend, command: Command, sink: &Sink) {
                 action,
                 result,
             });
+        }
+        Command::Plan(env) => {
+            let plan = backend.plan(&env).await;
+            sink.send(Event::Plan(env.key, plan));
         }
         Command::ListRuns(dir) => {
             let result = tokio::task::spawn_blocking(move || runs::list(&dir))

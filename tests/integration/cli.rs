@@ -7,7 +7,7 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-pub(crate) struct Run {
+pub struct Run {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
@@ -19,14 +19,14 @@ impl Run {
     }
 }
 
-pub(crate) fn isolated_home() -> PathBuf {
+pub fn isolated_home() -> PathBuf {
     let dir = std::env::temp_dir().join(format!("scale0-cli-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
 
 /// Runs the binary with an empty home and no AWS settings but `env`.
-pub(crate) async fn scale0(args: &[&str], env: &[(&str, &str)], home: &Path) -> Run {
+pub async fn scale0(args: &[&str], env: &[(&str, &str)], home: &Path) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_scale0"));
     cmd.args(args)
         .env_clear()

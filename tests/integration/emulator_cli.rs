@@ -98,7 +98,7 @@ fn tempdir() -> PathBuf {
 
 /// Runs `aws <service> <args> --output json` against the endpoint; returns (exit code,
 /// parsed stdout, stderr).
-pub(crate) fn aws(endpoint: &str, args: &[&str]) -> (i32, Value, String) {
+pub fn aws(endpoint: &str, args: &[&str]) -> (i32, Value, String) {
     let home = tempdir();
     let out = Command::new(py_tool("aws"))
         .args(args)

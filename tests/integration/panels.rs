@@ -6,6 +6,7 @@
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use scale0::actions::{Context, Verb};
+use scale0::model::plan;
 use scale0::model::*;
 use scale0::ui::burst::{BurstForm, Shape};
 use scale0::ui::intent::Intent;
@@ -678,4 +679,86 @@ fn logs_panel_picks_a_source_filters_follows_selects_and_copies() {
         ]
     );
     assert_eq!(filter, "FATAL");
+}
+
+#[test]
+fn sleep_panel_shows_the_keep_awake_schedules_and_why_and_extends() {
+    use scale0::model::blockers::{Finding, Why};
+    use scale0::model::plan::{PlanRead, PlannedSchedule};
+    let mut dave = world()[0].clone();
+    if let Some(db) = dave.database.as_mut() {
+        db.tags
+            .push(("scale0:keep-awake-until".into(), plan::iso(NOW + 3600.0)));
+        db.tags.push(("scale0:keep-awake-by".into(), "dave".into()));
+    }
+    let read = PlanRead {
+        read_at: NOW - 30.0,
+        why: Ok(Why {
+            env: dave.key.clone(),
+            read_at: NOW - 30.0,
+            database: vec![
+                Finding::blocks(
+                    "kept awake by dave until 2026-11-23T11:00:00Z",
+                    "wait for it",
+                ),
+                Finding::clear("no RDS Proxy in front of it"),
+                Finding::Unknown {
+                    what: "zero-ETL integrations".into(),
+                    error: "access denied: rds:DescribeIntegrations".into(),
+                },
+            ],
+            service: Vec::new(),
+            automatic_restart: None,
+        }),
+        schedules: Ok(vec![PlannedSchedule {
+            name: "keep-awake-dave-db".into(),
+            env: "dave".into(),
+            kind: "keep-awake".into(),
+            part: "db".into(),
+            expression: "at(2026-11-23T11:00:00)".into(),
+            timezone: "UTC".into(),
+            enabled: true,
+            next: Some(NOW + 3600.0),
+            action: "rds:modifyDBCluster".into(),
+        }]),
+    };
+    let cost = cost::Cost {
+        per_hour_now: 0.1,
+        per_month_at_recent_usage: 30.0,
+        per_month_never_paused: 73.0,
+    };
+    let view = view::sleep_view(
+        &dave,
+        Some(&read),
+        NOW,
+        &jiff::tz::TimeZone::UTC,
+        Some(&cost),
+    );
+    assert!(
+        view.cost
+            .as_deref()
+            .is_some_and(|c| c.contains("no sleep window")),
+        "{view:?}"
+    );
+    assert_eq!(
+        view.keep_awake.as_deref(),
+        Some("kept awake by dave until 11:00")
+    );
+    let mut got = None;
+    let mut h = Harness::new_ui(|ui| {
+        if let Some(i) = panels::sleep::show(ui, &view) {
+            got = Some(i);
+        }
+    });
+    h.run();
+    check_snapshot("sleep", &tree(&h));
+    assert!(
+        h.query_all_by_label_contains("unknown (access denied")
+            .next()
+            .is_some()
+    );
+    h.get_by_label("Extend 1 h").click();
+    h.run();
+    drop(h);
+    assert_eq!(got, Some(Intent::KeepAwakeUntil(NOW + 7200.0)));
 }

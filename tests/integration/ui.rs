@@ -11,7 +11,7 @@ use scale0::ui::worker::Worker;
 use scale0::ui::{App, Settings};
 use std::time::{Duration, Instant};
 
-fn harness(emu: &Emulator, b: scale0::backend::aws::AwsBackend) -> Harness<'static, App> {
+pub fn harness(emu: &Emulator, b: scale0::backend::aws::AwsBackend) -> Harness<'static, App> {
     let worker = Worker::with_backend(
         &tokio::runtime::Handle::current(),
         b,
@@ -26,7 +26,7 @@ fn harness(emu: &Emulator, b: scale0::backend::aws::AwsBackend) -> Harness<'stat
 
 /// Steps the UI until `done` holds, advancing the emulator's clock by `advance` emulated
 /// seconds per round. Bounded in rounds and real time.
-fn step_until(
+pub fn step_until(
     h: &mut Harness<'static, App>,
     emu: &Emulator,
     advance: f64,
@@ -57,7 +57,7 @@ fn step_until(
     panic!("gave up waiting for: {what}; notifications: {notes:#?}");
 }
 
-fn has_label(h: &Harness<'static, App>, text: &str) -> bool {
+pub fn has_label(h: &Harness<'static, App>, text: &str) -> bool {
     h.query_all_by_label_contains(text).next().is_some()
 }
 

@@ -316,6 +316,61 @@ impl ComputeKind for AppRunner {
         Box::pin(self.recent_operations(&s.arn))
     }
 
+    fn tag<'a>(
+        &'a self,
+        s: &'a ServiceState,
+        tags: &'a [(String, String)],
+    ) -> BoxFuture<'a, Result<(), BackendError>> {
+        Box::pin(async move {
+            let tags = tags
+                .iter()
+                .map(|(k, v)| {
+                    aws_sdk_apprunner::types::Tag::builder()
+                        .key(k)
+                        .value(v)
+                        .build()
+                })
+                .collect();
+            self.client
+                .tag_resource()
+                .resource_arn(&s.arn)
+                .set_tags(Some(tags))
+                .send()
+                .await
+                .map_err(|e| self.err("tagging the service", e))?;
+            Ok(())
+        })
+    }
+
+    fn untag<'a>(
+        &'a self,
+        s: &'a ServiceState,
+        keys: &'a [String],
+    ) -> BoxFuture<'a, Result<(), BackendError>> {
+        Box::pin(async move {
+            self.client
+                .untag_resource()
+                .resource_arn(&s.arn)
+                .set_tag_keys(Some(keys.to_vec()))
+                .send()
+                .await
+                .map_err(|e| self.err("untagging the service", e))?;
+            Ok(())
+        })
+    }
+
+    fn scheduler_target(&self, s: &ServiceState, pause: bool) -> Option<(String, String)> {
+        let action = if pause {
+            "pauseService"
+        } else {
+            "resumeService"
+        };
+        Some((
+            format!("arn:aws:scheduler:::aws-sdk:apprunner:{action}"),
+            serde_json::json!({"ServiceArn": s.arn}).to_string(),
+        ))
+    }
+
     fn metrics(&self, s: &ServiceState) -> Vec<MetricSpec> {
         const SERIES: [(Field, &str, &str); 8] = [
             (Field::ActiveInstances, "ActiveInstances", "Maximum"),

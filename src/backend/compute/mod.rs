@@ -104,6 +104,32 @@ pub trait ComputeKind: Send + Sync {
     fn deploy_takes(&self) -> &'static str {
         "about 5 minutes"
     }
+    /// Adds or replaces tags on the service (keep-awake records).
+    fn tag<'a>(
+        &'a self,
+        _s: &'a ServiceState,
+        _tags: &'a [(String, String)],
+    ) -> BoxFuture<'a, Result<(), BackendError>> {
+        Box::pin(async move { Err(unsupported(self.label(), "tagging")) })
+    }
+    fn untag<'a>(
+        &'a self,
+        _s: &'a ServiceState,
+        _keys: &'a [String],
+    ) -> BoxFuture<'a, Result<(), BackendError>> {
+        Box::pin(async move { Err(unsupported(self.label(), "tagging")) })
+    }
+    /// The EventBridge Scheduler universal target that pauses (or, with `pause` false,
+    /// resumes) this service, and its Input; None while the kind has none.
+    fn scheduler_target(&self, _s: &ServiceState, _pause: bool) -> Option<(String, String)> {
+        None
+    }
+}
+
+fn unsupported(kind: &str, what: &str) -> BackendError {
+    BackendError::Refused(format!(
+        "scale0 does not support {what} for {kind} services yet"
+    ))
 }
 
 /// What every kind's client is built from.

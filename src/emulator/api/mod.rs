@@ -9,6 +9,7 @@ mod ecs_json;
 pub mod logs;
 pub mod rds;
 pub mod rdsdata;
+pub mod scheduler;
 
 use super::Shared;
 use super::shapes::AwsService;
@@ -51,6 +52,7 @@ impl ApiError {
             AwsService::Ecr | AwsService::Logs | AwsService::Ecs => "InvalidParameterException",
             AwsService::Rds | AwsService::CloudWatch => "InvalidParameterValue",
             AwsService::RdsData => "BadRequestException",
+            AwsService::Scheduler => "ValidationException",
         };
         ApiError::new(code, message)
     }
@@ -68,6 +70,7 @@ pub fn call(shared: &Shared, service: AwsService, op: &str, input: &Value) -> Op
         AwsService::RdsData => rdsdata::call(shared, op, input),
         AwsService::Logs => logs::call(shared, op, input),
         AwsService::Ecs => ecs::call(shared, op, input),
+        AwsService::Scheduler => scheduler::call(shared, op, input),
     }
 }
 

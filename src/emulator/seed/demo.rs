@@ -7,7 +7,7 @@ use super::{
     ClusterSpec, EnvSpec, REPOSITORY, ServiceSpec, add_environment, digest, ensure_image,
     new_cluster,
 };
-use crate::emulator::world::cluster::DbMode;
+use crate::emulator::world::cluster::{DbMode, SleepBlockers};
 use crate::emulator::world::service::{AppServer, OperationType};
 use crate::emulator::world::{Image, World};
 
@@ -188,6 +188,22 @@ pub fn demo(world: &mut World, now: f64) {
         let image = world.services[i].image_identifier.clone();
         world.deploy(i, OperationType::UpdateService, image, now - 120.0);
     }
+    // reporting never sleeps, and says why: besides its provisioned writer, an RDS Proxy
+    // fronts it, logical replication is on, it is the primary of a global database (so it
+    // can't be stopped either) and a zero-ETL integration reads from it.
+    if let Some(c) = world.cluster_index("reporting") {
+        world.clusters[c].blockers = SleepBlockers {
+            proxy: Some("reporting-proxy".into()),
+            logical_replication: true,
+            global_cluster: Some("reporting-global".into()),
+            zero_etl: Some("reporting-to-redshift".into()),
+        };
+    }
+    // The role scale0's keep-awake and sleep schedules run as (README: "Scheduler role").
+    world.scheduler.roles.insert(format!(
+        "arn:aws:iam::{}:role/scale0-scheduler",
+        crate::emulator::world::ACCOUNT
+    ));
     world.catch_up(now);
 }
 

@@ -359,6 +359,7 @@ pub(super) fn new_cluster(
         max_connections_override: spec.max_connections,
         log_export: spec.log_export,
         minute: Default::default(),
+        blockers: Default::default(),
     };
     if !cluster.paused() && serverless {
         cluster.capacity = match &cluster.mode {

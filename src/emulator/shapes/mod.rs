@@ -25,10 +25,11 @@ pub enum AwsService {
     RdsData,
     Logs,
     Ecs,
+    Scheduler,
 }
 
 impl AwsService {
-    pub const ALL: [AwsService; 7] = [
+    pub const ALL: [AwsService; 8] = [
         AwsService::AppRunner,
         AwsService::Ecr,
         AwsService::Rds,
@@ -36,6 +37,7 @@ impl AwsService {
         AwsService::RdsData,
         AwsService::Logs,
         AwsService::Ecs,
+        AwsService::Scheduler,
     ];
 
     /// The name used in fault rules and admin routes (the SigV4 signing name).
@@ -48,6 +50,7 @@ impl AwsService {
             AwsService::RdsData => "rds-data",
             AwsService::Logs => "logs",
             AwsService::Ecs => "ecs",
+            AwsService::Scheduler => "scheduler",
         }
     }
 
@@ -60,6 +63,7 @@ impl AwsService {
             "rds-data" | "rdsdata" => Some(AwsService::RdsData),
             "logs" => Some(AwsService::Logs),
             "ecs" => Some(AwsService::Ecs),
+            "scheduler" => Some(AwsService::Scheduler),
             _ => None,
         }
     }
@@ -85,6 +89,7 @@ impl AwsService {
             AwsService::RdsData => include_str!("../../../assets/aws-models/rds-data.json"),
             AwsService::Logs => include_str!("../../../assets/aws-models/logs.json"),
             AwsService::Ecs => include_str!("../../../assets/aws-models/ecs.json"),
+            AwsService::Scheduler => include_str!("../../../assets/aws-models/scheduler.json"),
         }
     }
 }
@@ -114,6 +119,11 @@ impl ServiceModel {
 
     pub fn operation(&self, name: &str) -> Option<&Value> {
         self.root["operations"].get(name)
+    }
+
+    /// Every operation, by name.
+    pub fn operations(&self) -> Option<&Map<String, Value>> {
+        self.root["operations"].as_object()
     }
 
     pub fn has_operation(&self, name: &str) -> bool {

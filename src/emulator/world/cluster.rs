@@ -48,6 +48,26 @@ impl ClusterStatus {
     }
 }
 
+/// What, besides connections and MinCapacity, silently keeps a v2 writer from pausing
+/// (reference/aws.md 6.2); each is visible through an RDS describe call.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SleepBlockers {
+    /// An RDS Proxy in front of the cluster (DescribeDBProxies / DescribeDBProxyTargets).
+    pub proxy: Option<String>,
+    /// rds.logical_replication = 1 in a custom cluster parameter group.
+    pub logical_replication: bool,
+    /// Membership in a global database (DescribeGlobalClusters).
+    pub global_cluster: Option<String>,
+    /// A zero-ETL integration from this cluster (DescribeIntegrations).
+    pub zero_etl: Option<String>,
+}
+
+impl SleepBlockers {
+    pub fn any(&self) -> bool {
+        *self != SleepBlockers::default()
+    }
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct ClusterMinute {
     pub peak_connections: u32,
@@ -86,6 +106,7 @@ pub struct Cluster {
     /// The PostgreSQL log goes to `/aws/rds/cluster/<id>/postgresql`.
     pub log_export: bool,
     pub minute: ClusterMinute,
+    pub blockers: SleepBlockers,
 }
 
 /// Seconds a v2 writer takes to pause once it starts (unverified on AWS).
@@ -178,7 +199,10 @@ impl Cluster {
 
     /// When the writer would start pausing, if nothing keeps it awake.
     pub fn auto_pause_at(&self) -> Option<f64> {
-        if self.status != ClusterStatus::Available || self.power != Power::Awake {
+        if self.status != ClusterStatus::Available
+            || self.power != Power::Awake
+            || self.blockers.any()
+        {
             return None;
         }
         let idle_since = self.idle_since?;

@@ -11,6 +11,7 @@ mod log_lines;
 pub mod logs;
 pub mod metrics;
 mod operations;
+pub mod schedules;
 pub mod service;
 mod traffic;
 mod transitions;
@@ -101,6 +102,8 @@ pub struct World {
     pub events: Vec<RdsEvent>,
     pub metrics: MetricStore,
     pub logs: LogStore,
+    /// EventBridge Scheduler's groups and schedules (run in `catch_up`).
+    pub scheduler: schedules::Scheduler,
     /// Spreads lines of requests with no known instance over the active ones.
     logs_round_robin: usize,
     pub durations: Durations,
@@ -120,6 +123,7 @@ impl World {
             events: Vec::new(),
             metrics: MetricStore::default(),
             logs: LogStore::default(),
+            scheduler: schedules::Scheduler::default(),
             logs_round_robin: 0,
             durations: Durations::default(),
             processed_to: now,
@@ -272,6 +276,7 @@ impl World {
             .iter()
             .filter_map(Service::next_transition)
             .chain(self.clusters.iter().filter_map(Cluster::next_transition))
+            .chain(self.scheduler.next_due())
             .reduce(f64::min)
     }
 
@@ -282,5 +287,6 @@ impl World {
         for i in 0..self.clusters.len() {
             self.cluster_transitions(i, t);
         }
+        self.run_schedules(t);
     }
 }

@@ -13,6 +13,7 @@ pub mod notifications;
 pub mod palette;
 pub mod problems;
 pub mod settings;
+pub mod sleep;
 pub mod timeline;
 
 use super::theme;

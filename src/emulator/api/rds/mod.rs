@@ -1,5 +1,6 @@
 //! RDS (awsQuery with XML responses): describes and tags here, changes in modify.rs.
 
+mod blockers;
 mod modify;
 mod parameters;
 
@@ -16,7 +17,11 @@ const SVC: AwsService = AwsService::Rds;
 
 pub fn call(shared: &Shared, op: &str, input: &Value) -> Option<ApiResult> {
     let (mut world, now) = shared.world();
-    let w = &mut *world;
+    dispatch(&mut world, now, op, input)
+}
+
+/// One operation on a world already caught up to `now` (the scheduler's targets, too).
+pub fn dispatch(w: &mut World, now: f64, op: &str, input: &Value) -> Option<ApiResult> {
     Some(match op {
         "DescribeDBClusters" => describe_clusters(w, input),
         "DescribeDBInstances" => describe_instances(w, input),
@@ -28,7 +33,11 @@ pub fn call(shared: &Shared, op: &str, input: &Value) -> Option<ApiResult> {
         "AddTagsToResource" => add_tags(w, input),
         "RemoveTagsFromResource" => remove_tags(w, input),
         "ListTagsForResource" => list_tags(w, input),
+        "DescribeDBProxies" => blockers::describe_proxies(w, input),
+        "DescribeDBProxyTargets" => blockers::describe_proxy_targets(w, input),
         "DescribeDBClusterParameters" => parameters::describe_cluster_parameters(w, input),
+        "DescribeGlobalClusters" => blockers::describe_global_clusters(w, input),
+        "DescribeIntegrations" => blockers::describe_integrations(w, input),
         _ => return None,
     })
 }

@@ -221,6 +221,15 @@ pub(super) fn stop_cluster(w: &mut World, input: &Value, now: f64) -> ApiResult 
             "Aurora Serverless v1 clusters can't be started or stopped.",
         ));
     }
+    if let Some(g) = &c.blockers.global_cluster {
+        return Err(ApiError::new(
+            "InvalidDBClusterStateFault",
+            format!(
+                "DB cluster {} is a member of global cluster {g} and can't be stopped.",
+                c.id
+            ),
+        ));
+    }
     if c.status != ClusterStatus::Available {
         return Err(invalid_state(c, "It must be available to be stopped."));
     }

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 /// The name of the cluster parameter group `c` uses.
 pub fn group_name(c: &Cluster) -> String {
-    if c.max_connections_override.is_some() {
+    if c.max_connections_override.is_some() || c.blockers.logical_replication {
         format!("{}-params", c.id)
     } else {
         format!("default.aurora-postgresql{}", major(c))
@@ -99,24 +99,23 @@ pub fn describe_cluster_parameters(w: &World, input: &Value) -> ApiResult {
         ));
     };
     let mut parameters = engine_defaults();
-    if group_name(cluster) == name
-        && let Some(n) = cluster.max_connections_override
-    {
-        let value = n.to_string();
-        parameters.retain(|p| p["ParameterName"] != "max_connections");
-        parameters.push(parameter(
-            "max_connections",
-            Some(&value),
-            "user",
-            "integer",
-            "static",
-        ));
-        parameters.sort_by(|a, b| {
-            a["ParameterName"]
-                .as_str()
-                .cmp(&b["ParameterName"].as_str())
-        });
+    let custom = group_name(cluster) == name && !name.starts_with("default.");
+    let mut user = Vec::new();
+    if custom && let Some(n) = cluster.max_connections_override {
+        user.push(("max_connections", n.to_string(), "integer"));
     }
+    if custom && cluster.blockers.logical_replication {
+        user.push(("rds.logical_replication", "1".to_string(), "boolean"));
+    }
+    for (param, value, data_type) in user {
+        parameters.retain(|p| p["ParameterName"] != param);
+        parameters.push(parameter(param, Some(&value), "user", data_type, "static"));
+    }
+    parameters.sort_by(|a, b| {
+        a["ParameterName"]
+            .as_str()
+            .cmp(&b["ParameterName"].as_str())
+    });
     let source = input.get("Source").and_then(Value::as_str);
     if let Some(s) = source
         && !["user", "engine-default", "system"].contains(&s)
