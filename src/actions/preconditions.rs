@@ -283,6 +283,8 @@ fn unknown_state(verb: Verb, env: &Environment) -> Result<(), Refusal> {
         Verb::PauseService | Verb::ResumeService | Verb::Rollback => &[Part::Service],
         Verb::DeployImage => &[Part::Service, Part::Image],
         Verb::WakeDb | Verb::StopDb | Verb::StartDb => &[Part::Database],
+        // What it holds and what it puts back depend on both states.
+        Verb::KeepAwake | Verb::CancelKeepAwake => &[Part::Service, Part::Database],
         Verb::Burst | Verb::OpenUrl | Verb::CopyUrl | Verb::OpenConsole => &[Part::Service],
         // Nothing known to act on: the first unread part says why.
         Verb::WakeEnv | Verb::SleepEnv

@@ -47,6 +47,7 @@ pub struct Config {
     pub environments: Vec<EnvMapping>,
     #[serde(default)]
     pub accounts: crate::backend::guard::AccountSettings,
+    #[serde(default)]
     pub scheduler: SchedulerSettings,
 }
 

@@ -102,6 +102,7 @@ pub async fn keep_awake(global: &GlobalArgs, args: KeepAwakeArgs) -> Result<(), 
     let tz = local_zone(args.tz.as_deref())?;
     let connection = connect(global).await?;
     let inventory = connection.backend.inventory().await?;
+    super::commands::check_inventory(global, &inventory)?;
     let now = connection.backend.clock().now();
     let action = if args.cancel {
         Action::CancelKeepAwake
@@ -131,7 +132,8 @@ pub async fn keep_awake(global: &GlobalArgs, args: KeepAwakeArgs) -> Result<(), 
 pub async fn why(global: &GlobalArgs, env: &str) -> Result<(), CliError> {
     let connection = connect(global).await?;
     let inventory = connection.backend.inventory().await?;
-    let e = inventory.resolve(env)?;
+    super::commands::check_inventory(global, &inventory)?;
+    let e = super::commands::resolve(&inventory, env)?;
     let why = connection.backend.why(e).await?;
     if global.json {
         print_json(json!({"environment": e.key, "why": why, "blockers": why.blockers()}));
@@ -202,8 +204,9 @@ pub async fn schedules(global: &GlobalArgs, args: SchedulesArgs) -> Result<(), C
     let connection = connect(global).await?;
     let backend = &connection.backend;
     let inventory = backend.inventory().await?;
+    super::commands::check_inventory(global, &inventory)?;
     if let Some(name) = &args.env {
-        let e = inventory.resolve(name)?;
+        let e = super::commands::resolve(&inventory, name)?;
         let report = if let Some(w) = &window {
             Some(backend.set_sleep_window(e, w, args.replace).await?)
         } else if args.remove {
@@ -228,10 +231,15 @@ pub async fn schedules(global: &GlobalArgs, args: SchedulesArgs) -> Result<(), C
     let mut all: Vec<PlannedSchedule> = Vec::new();
     let mut regions: Vec<&str> = backend.regions().collect();
     if let Some(name) = &args.env {
-        regions = vec![inventory.resolve(name)?.key.region.as_str()];
+        regions = vec![
+            super::commands::resolve(&inventory, name)?
+                .key
+                .region
+                .as_str(),
+        ];
     }
     let wanted = match &args.env {
-        Some(n) => Some(inventory.resolve(n)?.key.name.clone()),
+        Some(n) => Some(super::commands::resolve(&inventory, n)?.key.name.clone()),
         None => None,
     };
     for region in regions {
@@ -241,7 +249,7 @@ pub async fn schedules(global: &GlobalArgs, args: SchedulesArgs) -> Result<(), C
     // For one environment: the month's forecast with this plan, from the last day's usage.
     let mut cost_line = None;
     if let Some(name) = &args.env {
-        let e = inventory.resolve(name)?;
+        let e = super::commands::resolve(&inventory, name)?;
         let day = backend
             .metrics(&e.key.region, &[e], now - 86400.0, now, 3600)
             .await

@@ -249,8 +249,14 @@ async fn an_alarm_rollback_is_a_failed_deploy_naming_the_alarm() {
             break;
         }
     }
-    let e = deploy.await.unwrap().unwrap_err();
-    let text = e.to_string();
+    // A rollback by the alarm is a failed deploy: its part says why (the CLI exits 3).
+    let report = deploy.await.unwrap().unwrap();
+    let failed = report
+        .parts
+        .iter()
+        .find(|p| p.part == "deployment" && p.outcome == scale0::backend::Outcome::Failed)
+        .unwrap_or_else(|| panic!("a failed deployment part: {report:?}"));
+    let text = failed.detail.clone();
     assert!(text.contains("ROLLBACK_SUCCEEDED"), "{text}");
     assert!(
         text.contains("scale0-gina-express-deployment-alarm"),

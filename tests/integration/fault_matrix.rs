@@ -102,6 +102,8 @@ fn args(command: &str) -> Option<Vec<String>> {
         "deploy" => vec!["deploy", "deploy", "--tag", "wake"],
         "rollback" => vec!["rollback", "rollback"],
         "burst" => vec!["burst", "burst", "-n", "10", "-c", "2", "--no-save"],
+        "keep-awake" => vec!["keep-awake", "keep", "--for", "1h"],
+        "why" => vec!["why", "reads"],
         _ => return None,
     };
     Some(v.into_iter().map(String::from).collect())
@@ -126,6 +128,7 @@ fn needs(command: &str) -> &'static [&'static str] {
     match command {
         "images" | "deploy" | "rollback" => &["apprunner", "ecr"],
         "pause" | "resume" | "burst" => &["apprunner"],
+        "keep-awake" => &["rds", "apprunner"],
         "wake-db" | "stop-db" | "start-db" => &["rds"],
         _ => &[],
     }
@@ -192,11 +195,16 @@ async fn world() -> Emulator {
         spec("deploy", false, None),
         spec("rollback", false, None),
         spec("burst", false, None),
+        spec("keep", false, Some((false, false))),
     ] {
         emu.add_environment(e).await.expect("environment added");
     }
     // Rollback needs the image scale0 recorded before its last deploy.
     emu.with_world(|w, _| {
+        // keep-awake's restore schedule runs as this role (found by name).
+        w.scheduler
+            .roles
+            .insert("arn:aws:iam::123456789012:role/scale0-scheduler".into());
         let previous = format!("{}:wake", w.ecr_uri("scale0"));
         if let Some(i) = w.service_index("scale0-rollback") {
             w.services[i]
