@@ -21,6 +21,20 @@ pub fn t0() -> f64 {
     *T0.get_or_init(start_time)
 }
 
+/// The first Monday 10:00 UTC at or after `t`: calendar tests (weekday crons, sleep
+/// windows) move the emulator there, so they hold at any clock offset. (In December, when
+/// CI runs the offsets, Berlin is UTC+1 as these tests assume.)
+pub fn next_monday_10_utc(t: f64) -> f64 {
+    let day = (t / 86400.0).floor();
+    // 1970-01-01 was a Thursday: Monday is 0 here.
+    let weekday = (day as i64 + 3).rem_euclid(7);
+    let mut monday = (day + ((7 - weekday) % 7) as f64) * 86400.0 + 10.0 * 3600.0;
+    if monday < t {
+        monday += 7.0 * 86400.0;
+    }
+    monday
+}
+
 fn start_time() -> f64 {
     const FIXED: f64 = 1_795_428_000.0;
     match std::env::var("SCALE0_TEST_CLOCK_OFFSET_DAYS") {

@@ -199,6 +199,8 @@ async fn bad_input_is_refused_and_a_failed_second_call_undoes_the_first() {
 #[tokio::test]
 async fn a_sleep_window_pauses_on_time_refuses_overlap_and_yields_to_a_keep_awake() {
     let emu = with_role(&[env("hana")]).await;
+    let start = crate::common::next_monday_10_utc(t0());
+    emu.advance(start - t0());
     let b = backend(&emu).await;
     let env = fresh(&b, "hana").await;
     let window = SleepWindow::parse("08:00-19:00", "MON-FRI", "Europe/Berlin").unwrap();
@@ -213,7 +215,7 @@ async fn a_sleep_window_pauses_on_time_refuses_overlap_and_yields_to_a_keep_awak
     // Monday 11:00 in Berlin. A keep-awake until 20:00 Berlin (19:00 UTC) wins over the
     // 19:00 sleep, and the environment sleeps at its expiry.
     let env = fresh(&b, "hana").await;
-    b.keep_awake(&env, t0() + 9.0 * 3600.0, "hana")
+    b.keep_awake(&env, start + 9.0 * 3600.0, "hana")
         .await
         .expect("kept");
     drop(b);

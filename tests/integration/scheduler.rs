@@ -115,12 +115,14 @@ async fn a_one_time_schedule_restores_min_capacity_on_the_emulator_clock() {
 
 #[tokio::test]
 async fn a_weekday_cron_in_berlin_pauses_the_service_and_failures_are_recorded() {
-    // 2026-11-23 is a Monday; t0 is 10:00 UTC = 11:00 in Berlin.
+    // Moved to a Monday 10:00 UTC = 11:00 in Berlin (any clock offset).
     let emu = common::emulator_with(&[
         common::env("lea"),
         common::env_with_cluster("old", ClusterSpec::v1()),
     ])
     .await;
+    let start = common::next_monday_10_utc(common::t0());
+    emu.advance(start - common::t0());
     emu.with_world(|w, _| {
         w.scheduler.roles.insert(ROLE.into());
     });
@@ -218,8 +220,8 @@ async fn a_weekday_cron_in_berlin_pauses_the_service_and_failures_are_recorded()
                 )
                 .build(),
         )
-        .start_time(aws_smithy_types::DateTime::from_secs_f64(t0()))
-        .end_time(aws_smithy_types::DateTime::from_secs_f64(t0() + 86400.0))
+        .start_time(aws_smithy_types::DateTime::from_secs_f64(start))
+        .end_time(aws_smithy_types::DateTime::from_secs_f64(start + 86400.0))
         .send()
         .await
         .expect("metric");
