@@ -7,6 +7,7 @@
 #   BASELINE_BIN=/path/to/older/scale0 bench/idle.sh    also measures an older binary,
 #                                                        in the same run, for a ratio
 #   NEW_BIN=target/debug/scale0 bench/idle.sh           measures that binary (no build)
+#   FRAME_LOG=/tmp/frames.txt bench/idle.sh              keeps the window's frame log
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MEASURE=${1:-30}
@@ -35,27 +36,31 @@ measure() {
     local xvfb=$!
     pids+=("$xvfb")
     for _ in $(seq 50); do [ -s "$dir/display" ] && break; sleep 0.2; done
-    DISPLAY=:$(cat "$dir/display") "$bin" --demo > /dev/null 2>&1 &
+    DISPLAY=:$(cat "$dir/display") SCALE0_LOG_FRAMES=1 "$bin" --demo > /dev/null 2> "$dir/app.err" &
     local app=$!
     pids+=("$app")
     sleep "$WARMUP"
     local a0 e0 x0 a1 e1 x1
+    local f0 f1
     a0=$(ticks "$app"); e0=$(ticks "$emu"); x0=$(ticks "$xvfb")
+    f0=$(grep -c '^scale0 frame ' "$dir/app.err" || true)
     sleep "$MEASURE"
     a1=$(ticks "$app"); e1=$(ticks "$emu"); x1=$(ticks "$xvfb")
+    f1=$(grep -c '^scale0 frame ' "$dir/app.err" || true)
     kill "${pids[@]}" 2>/dev/null || true
     wait "${pids[@]}" 2>/dev/null || true
+    if [ -n "${FRAME_LOG:-}" ]; then cp "$dir/app.err" "$FRAME_LOG"; fi
     rm -rf "$dir"
     local app_ticks=$((a1 - a0))
-    awk -v l="$label" -v a="$app_ticks" -v e=$((e1 - e0)) -v x=$((x1 - x0)) -v s="$MEASURE" -v t="$TICKS" \
-        'BEGIN { printf "| %s | %d (%.2f %% of a core) | %d | %d |\n", l, a, 100 * a / (s * t), e, x }'
+    awk -v l="$label" -v a="$app_ticks" -v e=$((e1 - e0)) -v x=$((x1 - x0)) -v s="$MEASURE" -v t="$TICKS" -v f=$((f1 - f0)) \
+        'BEGIN { printf "| %s | %d (%.2f %% of a core) | %d | %d | %d |\n", l, a, 100 * a / (s * t), f, e, x }'
     LAST_APP_TICKS=$app_ticks
 }
 
 echo "idle window on the demo region, ${MEASURE} s measured after ${WARMUP} s, CPU ticks (1/${TICKS} s)"
 echo
-echo "| binary | window | emulator | Xvfb |"
-echo "|---|---|---|---|"
+echo "| binary | window | frames drawn | emulator | Xvfb |"
+echo "|---|---|---|---|---|"
 if [ -n "${BASELINE_BIN:-}" ]; then
     measure baseline "$BASELINE_BIN"
     BASE=$LAST_APP_TICKS

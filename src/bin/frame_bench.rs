@@ -91,6 +91,7 @@ fn one_minute(now: f64, span: f64) -> EnvMetrics {
         }),
         acu_utilization: series(&|i| wave(i, 40.0)),
         connections: series(&|i| wave(i, 60.0)),
+        cpu: series(&|i| wave(i, 30.0)),
     }
 }
 
@@ -127,6 +128,7 @@ fn at_period(m: &EnvMetrics, period: f64) -> EnvMetrics {
         capacity: coarse(&m.capacity),
         acu_utilization: coarse(&m.acu_utilization),
         connections: coarse(&m.connections),
+        cpu: coarse(&m.cpu),
     }
 }
 

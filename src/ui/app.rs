@@ -394,13 +394,13 @@ impl App {
             Intent::Select(key) => {
                 self.settings.selected = Some(key.to_string());
                 self.image_choice = None;
-                self.request_details();
+                self.request_new_details();
             }
             Intent::Invoke(verb) => self.invoke(ctx, verb),
             Intent::ChooseImage(reference) => self.image_choice = Some(reference),
             Intent::SetWindow(seconds) => {
                 self.settings.window_seconds = seconds;
-                self.request_details();
+                self.request_new_details();
                 // The logs read the graphs' window again (ensure_logs, next frame).
                 self.logs.env = None;
             }
@@ -462,7 +462,7 @@ impl App {
             Verb::Help => self.help = !self.help,
             Verb::History => self.show_history = !self.show_history,
             Verb::KeepAwake => self.keep_awake(self.worker.now() + 7200.0),
-            Verb::Why => self.request_details(),
+            Verb::Why => self.request_new_details(),
             Verb::OpenUrl => {
                 if let Some(url) = url {
                     ctx.open_url(egui::OpenUrl::new_tab(url));
@@ -573,7 +573,7 @@ impl App {
             operation_timeout: None,
         };
         let ctx = ctx.clone();
-        self.worker = Worker::spawn(target, move || ctx.request_repaint());
+        self.worker = Worker::spawn(target, move |within| ctx.request_repaint_after(within));
         self.connection = None;
         self.connect_error = None;
         self.inventory = None;
@@ -605,20 +605,24 @@ impl App {
         if self.connection.is_some() && !self.refresh_in_flight && now >= self.refresh_due {
             self.refresh_in_flight = true;
             self.worker.send(Command::Refresh);
-            let fast = !self.busy.is_empty()
-                || self.burst.running
-                || self.inventory.as_ref().is_some_and(|i| {
-                    i.environments.iter().any(|e| {
-                        e.service.as_ref().is_some_and(|s| {
-                            s.status == crate::model::ServiceStatus::OperationInProgress
-                        })
+            // Our own action or burst: every 5 s. Someone's operation under way (a deploy
+            // takes minutes): every 15 s. Otherwise the setting (30 s by default).
+            let ours = !self.busy.is_empty() || self.burst.running;
+            let theirs = self.inventory.as_ref().is_some_and(|i| {
+                i.environments.iter().any(|e| {
+                    e.service.as_ref().is_some_and(|s| {
+                        s.status == crate::model::ServiceStatus::OperationInProgress
                     })
-                });
+                })
+            });
+            let every = self.settings.refresh_seconds.max(5.0);
             self.refresh_due = now
-                + if fast {
+                + if ours {
                     5.0
+                } else if theirs {
+                    every.min(15.0)
                 } else {
-                    self.settings.refresh_seconds.max(5.0)
+                    every
                 };
         }
         // New data and input repaint at once; time passing only when it changes the screen.

@@ -99,9 +99,12 @@ impl App {
                     self.list_runs();
                 }
                 Event::ConnectFailed(e) => self.connect_error = Some(e.to_string()),
-                Event::Inventory(Ok(inv)) => {
+                Event::Inventory {
+                    at,
+                    result: Ok(inv),
+                } => {
                     self.refresh_in_flight = false;
-                    self.inventory_at = Some(now);
+                    self.inventory_at = Some(at);
                     self.problems.clear("refresh", now);
                     // "region: service: kind: message": the banner names the kind.
                     let lines: Vec<String> = inv
@@ -145,7 +148,7 @@ impl App {
                     inv.environments.extend(environments);
                     crate::backend::inventory::sort_for_list(&mut inv.environments);
                 }
-                Event::Inventory(Err(e)) => {
+                Event::Inventory { result: Err(e), .. } => {
                     // Keep the last good inventory; the problems banner says why it's old.
                     self.refresh_in_flight = false;
                     self.problems.fail("refresh", &e, now);
@@ -300,7 +303,7 @@ impl App {
         }
     }
 
-    /// Asks for the selected environment's graphs, images and timeline.
+    /// Asks for the selected environment's graphs, images and timeline after a refresh.
     pub(super) fn request_details(&mut self) {
         let Some(env) = self.selected_env().cloned() else {
             return;
@@ -313,6 +316,13 @@ impl App {
         self.worker.send(Command::Images(env.clone()));
         self.worker.send(Command::Plan(env.clone()));
         self.worker.send(Command::Timeline { env, window });
+    }
+
+    /// Asks for details the window does not hold yet (another environment or window): their
+    /// answers wake the window even when they equal answers it had before.
+    pub(super) fn request_new_details(&mut self) {
+        self.worker.send(Command::ExpectNew);
+        self.request_details();
     }
 }
 

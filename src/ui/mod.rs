@@ -29,11 +29,18 @@ use worker::Worker;
 /// eframe's entry: the App plus persistence.
 pub struct DesktopApp {
     pub app: App,
+    /// `SCALE0_LOG_FRAMES=1`: one line on stderr per frame drawn, for the idle bench.
+    log_frames: bool,
+    frames: u64,
 }
 
 impl eframe::App for DesktopApp {
     fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
         self.app.show(ui);
+        if self.log_frames {
+            self.frames += 1;
+            eprintln!("scale0 frame {} at {:.3}", self.frames, self.app.now());
+        }
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
@@ -75,10 +82,14 @@ pub fn run(target: worker::Target) -> Result<(), eframe::Error> {
             theme::apply(&cc.egui_ctx);
             let ctx = cc.egui_ctx.clone();
             let config_path = target.config_path.clone();
-            let worker = Worker::spawn(target, move || ctx.request_repaint());
+            let worker = Worker::spawn(target, move |within| ctx.request_repaint_after(within));
             let mut app = App::new(worker, settings);
             app.config_path = config_path;
-            Ok(Box::new(DesktopApp { app }))
+            Ok(Box::new(DesktopApp {
+                app,
+                log_frames: std::env::var_os("SCALE0_LOG_FRAMES").is_some(),
+                frames: 0,
+            }))
         }),
     )
 }

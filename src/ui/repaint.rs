@@ -6,20 +6,13 @@ use super::App;
 use crate::model::human_duration;
 use std::time::Duration;
 
-/// Ages under a minute are shown in steps of this many seconds ("20 s ago"), so an idle
-/// window repaints a few times a minute, not every second.
-pub const AGE_STEP_SECONDS: f64 = 10.0;
-
-/// "just now", "20 s", "12 min": an age as it is shown (and as often as it changes).
+/// Ages are shown by the minute ("under a minute ago", "2 min ago"): with refreshes every
+/// 30 s a healthy window's ages never change text, so time alone repaints it once a minute
+/// at most; a failing read's age still grows visibly.
 pub fn age_text(seconds: f64) -> String {
     let s = seconds.max(0.0);
-    if s < AGE_STEP_SECONDS {
-        "just now".into()
-    } else if s < 60.0 {
-        format!(
-            "{} s ago",
-            (s / AGE_STEP_SECONDS).floor() * AGE_STEP_SECONDS
-        )
+    if s < 60.0 {
+        "under a minute ago".into()
     } else {
         format!("{} ago", human_duration(s.floor()))
     }
@@ -27,9 +20,7 @@ pub fn age_text(seconds: f64) -> String {
 
 /// Seconds until the text of an age (or a countdown) of `seconds` changes.
 fn until_text_changes(seconds: f64) -> f64 {
-    let s = seconds.abs();
-    let step = if s < 60.0 { AGE_STEP_SECONDS } else { 60.0 };
-    step - s % step
+    60.0 - seconds.abs() % 60.0
 }
 
 /// Repaint at least this often while anything time-based is on screen (list summaries such
@@ -41,8 +32,15 @@ impl App {
     pub(super) fn next_frame_in(&self) -> Duration {
         let now = self.worker.now();
         let mut wait = SLOWEST_TICK_SECONDS;
-        if self.connection.is_some() && !self.refresh_in_flight {
-            wait = wait.min(self.refresh_due - now);
+        if self.connection.is_some() {
+            // A refresh whose answer equals the last one arrives without waking the window:
+            // the frame at the next refresh takes it. One overdue is looked for every second.
+            let due = self.refresh_due - now;
+            wait = wait.min(if self.refresh_in_flight {
+                due.max(1.0)
+            } else {
+                due
+            });
         }
         if let Some(t) = self.inventory_at {
             wait = wait.min(until_text_changes(now - t));
@@ -67,13 +65,13 @@ mod tests {
 
     #[test]
     fn ages_are_shown_in_steps_and_the_next_change_is_known() {
-        assert_eq!(age_text(3.0), "just now");
-        assert_eq!(age_text(27.0), "20 s ago");
+        assert_eq!(age_text(3.0), "under a minute ago");
+        assert_eq!(age_text(27.0), "under a minute ago");
         assert_eq!(age_text(125.0), "2 min ago");
-        assert_eq!(until_text_changes(27.0), 3.0);
+        assert_eq!(until_text_changes(27.0), 33.0);
         assert_eq!(until_text_changes(125.0), 55.0);
         // Shown text is the same until then, different right after.
-        for age in [0.0, 7.5, 27.0, 59.0, 61.0, 3599.0] {
+        for age in [0.0, 7.5, 27.0, 59.0, 61.0, 3599.0, 7201.5] {
             let next = until_text_changes(age);
             assert_eq!(age_text(age), age_text(age + next - 0.01), "{age}");
             assert_ne!(age_text(age), age_text(age + next + 0.01), "{age}");

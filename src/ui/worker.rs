@@ -8,6 +8,7 @@ use crate::burst::runs::{self, RunRecord};
 use crate::burst::{self, BurstConfig, BurstHandle, Settings as BurstSettings, Snapshot};
 use crate::clock::Clock;
 use crate::model::{EnvKey, EnvMetrics, Environment, Event as TimelineEvent, Image};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::Duration;
@@ -54,6 +55,9 @@ pub enum Command {
     Cancel(EnvKey),
     /// The environment's sleep plan: blockers and schedules.
     Plan(Environment),
+    /// The window asks for data it does not hold (another environment, another window):
+    /// the next answers wake it even when they equal earlier ones.
+    ExpectNew,
 }
 
 pub enum Event {
@@ -62,7 +66,12 @@ pub enum Event {
         demo: bool,
     },
     ConnectFailed(SessionError),
-    Inventory(Result<Inventory, BackendError>),
+    /// A whole refresh, read at `at` (the server's clock); it may reach the window later
+    /// than that when it is the same as the one before.
+    Inventory {
+        at: f64,
+        result: Result<Inventory, BackendError>,
+    },
     /// One region's environments, while other regions are still being read; the whole
     /// `Inventory` follows.
     RegionAnswered {
@@ -102,7 +111,7 @@ pub struct Worker {
 
 impl Worker {
     /// Starts a worker thread with its own runtime that connects to `target`.
-    pub fn spawn(target: Target, repaint: impl Fn() + Send + Sync + 'static) -> Worker {
+    pub fn spawn(target: Target, repaint: impl Fn(Duration) + Send + Sync + 'static) -> Worker {
         let (commands, rx) = async_mpsc::unbounded_channel();
         let (tx, events) = mpsc::channel();
         let clock = std::sync::Arc::new(std::sync::Mutex::new(Clock::real()));
@@ -122,10 +131,7 @@ impl Worker {
                     }
                 };
                 runtime.block_on(async move {
-                    let sink = Sink {
-                        tx,
-                        repaint: std::sync::Arc::new(repaint),
-                    };
+                    let sink = Sink::new(tx, std::sync::Arc::new(repaint));
                     let Some(session) = connect(target, &sink).await else {
                         return;
                     };
@@ -152,15 +158,12 @@ impl Worker {
         runtime: &tokio::runtime::Handle,
         backend: AwsBackend,
         label: String,
-        repaint: impl Fn() + Send + Sync + 'static,
+        repaint: impl Fn(Duration) + Send + Sync + 'static,
     ) -> Worker {
         let (commands, rx) = async_mpsc::unbounded_channel();
         let (tx, events) = mpsc::channel();
         let clock = std::sync::Arc::new(std::sync::Mutex::new(backend.clock().clone()));
-        let sink = Sink {
-            tx,
-            repaint: std::sync::Arc::new(repaint),
-        };
+        let sink = Sink::new(tx, std::sync::Arc::new(repaint));
         sink.send(Event::Connected { label, demo: true });
         runtime.spawn(serve(backend, rx, sink));
         Worker {
@@ -189,18 +192,98 @@ impl Worker {
     }
 }
 
+/// How long a background read's answer may wait for the next frame: a refresh answers in a
+/// few events (a region, the inventory, the selected environment's series, sparklines) within
+/// tens of milliseconds, and one frame draws them all, not one frame each.
+pub const FOLD_ANSWERS_WITHIN: Duration = Duration::from_millis(150);
+
 #[derive(Clone)]
 struct Sink {
     tx: mpsc::Sender<Event>,
-    repaint: std::sync::Arc<dyn Fn() + Send + Sync>,
+    /// Asks the window for a frame within the given time.
+    repaint: std::sync::Arc<dyn Fn(Duration) + Send + Sync>,
+    /// A fingerprint of the last answer of each background read: an answer equal to the one
+    /// before is queued without waking the window (the next frame takes it), so an idle
+    /// window whose data did not change draws nothing new.
+    last_answers: std::sync::Arc<std::sync::Mutex<HashMap<String, u64>>>,
 }
 
 impl Sink {
-    fn send(&self, event: Event) {
-        if self.tx.send(event).is_ok() {
-            (self.repaint)();
+    fn new(
+        tx: mpsc::Sender<Event>,
+        repaint: std::sync::Arc<dyn Fn(Duration) + Send + Sync>,
+    ) -> Sink {
+        Sink {
+            tx,
+            repaint,
+            last_answers: Default::default(),
         }
     }
+
+    fn forget_answers(&self) {
+        self.last_answers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
+    }
+
+    fn send(&self, event: Event) {
+        // What the person is waiting for (an action's outcome, a connection, logs they
+        // opened, a running burst) is drawn at once; background reads are folded, and not
+        // drawn at all when they say what the last one said.
+        let answer = match &event {
+            Event::Inventory { result, .. } => Some(("inventory".to_string(), fingerprint(result))),
+            Event::RegionAnswered {
+                region,
+                environments,
+            } => Some((format!("region {region}"), fingerprint(environments))),
+            Event::Metrics(key, window, result) => {
+                Some((format!("metrics {key:?} {window}"), fingerprint(result)))
+            }
+            Event::Sparklines(all, failed) => {
+                Some(("sparklines".into(), fingerprint(&(all, failed))))
+            }
+            Event::Images(key, result) => Some((format!("images {key:?}"), fingerprint(result))),
+            Event::Timeline(key, result) => {
+                Some((format!("timeline {key:?}"), fingerprint(result)))
+            }
+            Event::Plan(key, plan) => Some((format!("plan {key:?}"), fingerprint(plan))),
+            _ => None,
+        };
+        let wake = match answer {
+            None => Some(Duration::ZERO),
+            Some((slot, print)) => {
+                let mut last = self
+                    .last_answers
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let changed = last.insert(slot, print) != Some(print);
+                changed.then_some(FOLD_ANSWERS_WITHIN)
+            }
+        };
+        if self.tx.send(event).is_ok()
+            && let Some(within) = wake
+        {
+            (self.repaint)(within);
+        }
+    }
+}
+
+/// A 64-bit fingerprint of a value's full Debug text (every field, floats exactly), fed to
+/// the hasher as it is written: no copy of the text is kept.
+fn fingerprint(value: &impl std::fmt::Debug) -> u64 {
+    use std::hash::Hasher;
+    struct Feed(std::collections::hash_map::DefaultHasher);
+    impl std::fmt::Write for Feed {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            self.0.write(s.as_bytes());
+            Ok(())
+        }
+    }
+    let mut feed = Feed(Default::default());
+    // Writing to a hasher cannot fail; a Debug impl that errors only shortens the text.
+    let _ = std::fmt::write(&mut feed, format_args!("{value:?}"));
+    feed.0.finish()
 }
 
 async fn connect(target: Target, sink: &Sink) -> Option<Session> {
@@ -258,6 +341,7 @@ async fn serve(backend: AwsBackend, mut rx: async_mpsc::UnboundedReceiver<Comman
                             .await;
                         }));
                     }
+                    Command::ExpectNew => sink.forget_answers(),
                     Command::StopLogs => {
                         if let Some(task) = logs.take() { task.abort(); }
                     }
@@ -321,7 +405,10 @@ async fn handle(backend: &AwsBackend, command: Command, sink: &Sink) {
                 })
             };
             let inventory = backend.inventory_as_regions_answer(answered).await;
-            sink.send(Event::Inventory(inventory));
+            sink.send(Event::Inventory {
+                at: now,
+                result: inventory,
+            });
         }
         Command::Metrics { env, window } => {
             let period = crate::backend::metrics::period_for(window);
@@ -379,6 +466,7 @@ async fn handle(backend: &AwsBackend, command: Command, sink: &Sink) {
         | Command::BurstMarker { .. }
         | Command::Logs(_)
         | Command::StopLogs
+        | Command::ExpectNew
         | Command::Cancel(_) => {}
     }
 }

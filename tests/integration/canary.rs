@@ -227,7 +227,7 @@ async fn the_app_never_shows_the_canary_secret() {
         &tokio::runtime::Handle::current(),
         backend,
         "canary".into(),
-        || {},
+        |_| {},
     );
     let app = scale0::ui::App::new(worker, scale0::ui::Settings::default());
     let mut h = Harness::builder()

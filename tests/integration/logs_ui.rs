@@ -20,7 +20,7 @@ fn harness(emu: &Emulator, b: scale0::backend::aws::AwsBackend) -> Harness<'stat
         &tokio::runtime::Handle::current(),
         b,
         format!("demo region at {}", emu.endpoint_url()),
-        || {},
+        |_| {},
     );
     let settings = Settings {
         selected: Some("us-east-1/qa".into()),

@@ -294,7 +294,7 @@ async fn the_list_shows_each_region_as_soon_as_it_answers() {
         &tokio::runtime::Handle::current(),
         backend,
         "three regions".into(),
-        || {},
+        |_| {},
     );
     let mut h = Harness::builder()
         .with_size(egui::vec2(1400.0, 1000.0))
@@ -324,4 +324,87 @@ async fn the_list_shows_each_region_as_soon_as_it_answers() {
     for emu in [east, west, slow] {
         emu.shutdown().await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_that_changes_nothing_does_not_wake_the_window() {
+    use scale0::ui::worker::{Command, Event, FOLD_ANSWERS_WITHIN};
+    let emu = region_emulator("us-east-1", &["steady"]).await;
+    let backend = scale0::backend::aws::AwsBackend::connect(
+        scale0::backend::aws::ConnectOptions {
+            regions: vec!["us-east-1".into()],
+            region_endpoints: [("us-east-1".to_string(), emu.endpoint_url().to_string())]
+                .into_iter()
+                .collect(),
+            demo_credentials: true,
+            ..Default::default()
+        },
+        scale0::backend::config::Config::default(),
+        scale0::backend::server_clock::TimeSource::Shared(emu.clock().clone()),
+    )
+    .await
+    .expect("backend connects");
+    let wakes = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = wakes.clone();
+    let worker = Worker::with_backend(
+        &tokio::runtime::Handle::current(),
+        backend,
+        "one region".into(),
+        move |within| seen.lock().expect("wakes").push(within),
+    );
+    // One refresh to the end; the wakes it asked for.
+    let refresh = || {
+        wakes.lock().expect("wakes").clear();
+        worker.send(Command::Refresh);
+        let started = std::time::Instant::now();
+        loop {
+            match worker.try_recv() {
+                Some(Event::Inventory { result, .. }) => {
+                    let names: Vec<String> = result
+                        .expect("inventory")
+                        .environments
+                        .into_iter()
+                        .map(|e| e.key.name)
+                        .collect();
+                    return (names, wakes.lock().expect("wakes").clone());
+                }
+                Some(_) => {}
+                None => std::thread::sleep(std::time::Duration::from_millis(10)),
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(30),
+                "no inventory"
+            );
+        }
+    };
+    let (names, first) = refresh();
+    assert_eq!(names, ["steady"]);
+    assert!(
+        !first.is_empty() && first.iter().all(|w| *w <= FOLD_ANSWERS_WITHIN),
+        "the first answer wakes the window, folded: {first:?}"
+    );
+    // The clock is frozen and nothing changed: the same answer, queued without a wake.
+    let (_, same) = refresh();
+    assert!(
+        same.is_empty(),
+        "an unchanged answer woke the window: {same:?}"
+    );
+    // Something new in the region: that answer wakes it again.
+    emu.add_environment(env("newcomer"))
+        .await
+        .expect("environment");
+    let (names, changed) = refresh();
+    assert!(names.contains(&"newcomer".to_string()), "{names:?}");
+    assert!(
+        !changed.is_empty(),
+        "a changed answer did not wake the window"
+    );
+    // Asking for what the window no longer holds wakes it even for an equal answer.
+    worker.send(Command::ExpectNew);
+    let (_, asked) = refresh();
+    assert!(
+        !asked.is_empty(),
+        "an answer after ExpectNew did not wake the window"
+    );
+    emu.shutdown().await;
 }

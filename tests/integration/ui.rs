@@ -16,7 +16,7 @@ pub fn harness(emu: &Emulator, b: scale0::backend::aws::AwsBackend) -> Harness<'
         &tokio::runtime::Handle::current(),
         b,
         format!("demo region at {}", emu.endpoint_url()),
-        || {},
+        |_| {},
     );
     let app = App::new(worker, Settings::default());
     Harness::builder()
@@ -179,7 +179,7 @@ async fn desktop_app_reads_the_servers_clock_days_ahead_and_behind() {
             config_path: Some(empty_config()),
             ..Default::default()
         };
-        let worker = Worker::spawn(target, || {});
+        let worker = Worker::spawn(target, |_| {});
         let mut h = Harness::builder()
             .with_size(egui::vec2(1400.0, 2400.0))
             .build_ui_state(
