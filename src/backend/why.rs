@@ -12,15 +12,32 @@ impl AwsBackend {
     /// Why and the schedules at once, each part with its own outcome (the desktop app's
     /// sleep panel).
     pub async fn plan(&self, env: &Environment) -> crate::model::plan::PlanRead {
-        let (why, schedules) = tokio::join!(
+        let (why, schedules, month_so_far) = tokio::join!(
             self.why(env),
-            self.schedules_in(&env.key.region, Some(&env.key.name))
+            self.schedules_in(&env.key.region, Some(&env.key.name)),
+            self.month_so_far(env),
         );
         crate::model::plan::PlanRead {
             read_at: self.clock.now(),
             why: why.map_err(|e| e.to_string()),
             schedules: schedules.map_err(|e| e.to_string()),
+            month_so_far: month_so_far.map_err(|e| e.to_string()),
         }
+    }
+
+    /// Dollars spent since the month began (UTC), from hourly metrics (one GetMetricData).
+    pub async fn month_so_far(&self, env: &Environment) -> Result<f64, BackendError> {
+        let now = self.clock.now();
+        let start = crate::model::plan_cost::month_start(now);
+        if now - start < 60.0 {
+            return Ok(0.0);
+        }
+        let hourly = self
+            .metrics(&env.key.region, &[env], start, now, 3600)
+            .await?
+            .pop()
+            .unwrap_or_default();
+        Ok(crate::model::cost::spent(env, &hourly, start, now))
     }
 
     pub async fn why(&self, env: &Environment) -> Result<Why, BackendError> {

@@ -261,7 +261,10 @@ pub async fn schedules(global: &GlobalArgs, args: SchedulesArgs) -> Result<(), C
         let cost =
             crate::model::cost::estimate(e, average(&day.active_instances), average(&day.capacity));
         let keep = plan::keep_awake(e).map(|k| k.until);
-        cost_line = Some(crate::model::plan_cost::line(&cost, &all, keep, now));
+        let so_far = backend.month_so_far(e).await.map_err(|e| e.to_string());
+        cost_line = Some(crate::model::plan_cost::line(
+            &cost, &all, keep, &so_far, now,
+        ));
     }
     if global.json {
         print_json(json!({"group": backend.schedule_group(), "schedules": all, "cost": cost_line}));

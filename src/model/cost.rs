@@ -111,6 +111,37 @@ pub fn estimate(env: &Environment, avg_active: f64, avg_acu: f64) -> Cost {
     cost
 }
 
+/// Dollars spent from `from` to `to`, from hourly averages: an hour with a point in the
+/// service's active-instance series was provisioned (paused hours report nothing), the
+/// database pays its average ACU of each hour, and what keeps costing at zero pays every
+/// hour. An estimate from metrics, not a bill.
+pub fn spent(env: &Environment, hourly: &super::EnvMetrics, from: f64, to: f64) -> f64 {
+    let hours = ((to - from) / 3600.0).max(0.0);
+    let in_range = |t: f64| t >= from - 3600.0 && t < to;
+    let mut dollars = 0.0;
+    if let Some(s) = &env.service {
+        let min_size = s.scaling.as_ref().map(|c| c.min_size).unwrap_or(1) as f64;
+        dollars += s.prices.standing_hour * hours;
+        dollars += hourly
+            .active_instances
+            .points
+            .iter()
+            .filter(|p| in_range(p.0))
+            .map(|p| compute_per_hour(s.prices, s.vcpu, s.memory_gb, min_size, p.1))
+            .sum::<f64>();
+    }
+    if let Some(db) = &env.database {
+        dollars += hourly
+            .capacity
+            .points
+            .iter()
+            .filter(|p| in_range(p.0))
+            .map(|p| aurora_per_hour(db, p.1))
+            .sum::<f64>();
+    }
+    dollars
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,5 +156,35 @@ mod tests {
         };
         assert!((compute_per_hour(p, 1.0, 2.0, 1.0, 0.0) - 0.014).abs() < 1e-9);
         assert!((compute_per_hour(p, 1.0, 2.0, 1.0, 1.0) - 0.078).abs() < 1e-9);
+    }
+
+    #[test]
+    fn spent_counts_running_hours_the_databases_acu_and_standing_costs() {
+        use crate::model::{EnvMetrics, MetricSeries};
+        let mut env = crate::model::test_support::environment("dev");
+        let from = 1_796_083_200.0; // 2026-12-01T00:00Z
+        let hour = |h: f64| from + h * 3600.0;
+        let mut m = EnvMetrics::default();
+        // Running with no traffic for 2 hours, paused (no points) for the rest.
+        m.active_instances = MetricSeries {
+            points: vec![(hour(0.0), 0.0), (hour(1.0), 0.0)],
+        };
+        // 1 ACU for 3 hours.
+        m.capacity = MetricSeries {
+            points: vec![(hour(0.0), 1.0), (hour(1.0), 1.0), (hour(2.0), 1.0)],
+        };
+        let s = env.service.as_mut().expect("a service");
+        s.prices = ComputePrices {
+            gb_hour: 0.007,
+            vcpu_hour: 0.064,
+            standing_hour: 0.01,
+        };
+        (s.vcpu, s.memory_gb) = (1.0, 2.0);
+        let min_size = s.scaling.as_ref().map_or(1, |c| c.min_size) as f64;
+        let dollars = spent(&env, &m, from, hour(10.0));
+        let expected = 2.0 * min_size * 0.014 + 3.0 * AURORA_V2_ACU_HOUR + 10.0 * 0.01;
+        assert!((dollars - expected).abs() < 1e-9, "{dollars} vs {expected}");
+        // Points before the range do not count.
+        assert!(spent(&env, &m, hour(2.0), hour(10.0)) < dollars);
     }
 }

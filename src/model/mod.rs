@@ -12,6 +12,8 @@ pub mod schedule_expr;
 use serde::Serialize;
 
 mod knowledge;
+#[cfg(test)]
+pub(crate) mod test_support;
 pub use knowledge::{FailureKind, Part, Unread};
 
 /// Epoch seconds.

@@ -234,6 +234,8 @@ pub struct PlanRead {
     pub read_at: Time,
     pub why: Result<super::blockers::Why, String>,
     pub schedules: Result<Vec<PlannedSchedule>, String>,
+    /// Dollars spent since the month began (UTC), estimated from hourly metrics.
+    pub month_so_far: Result<f64, String>,
 }
 
 /// The IAM role's trust policy: EventBridge Scheduler of this account may assume it.

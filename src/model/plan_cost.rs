@@ -77,14 +77,23 @@ pub fn forecast(
 
 /// The start of the month after `now`'s, in UTC (AWS bills calendar months in UTC).
 pub fn month_end(now: Time) -> Time {
+    month_boundary(now, true)
+}
+
+/// The start of `now`'s month, in UTC.
+pub fn month_start(now: Time) -> Time {
+    month_boundary(now, false)
+}
+
+fn month_boundary(now: Time, next: bool) -> Time {
     let Ok(ts) = jiff::Timestamp::from_second(now as i64) else {
         return now;
     };
     let date = ts.to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
-    let (y, m) = if date.month() == 12 {
-        (date.year() + 1, 1)
-    } else {
-        (date.year(), date.month() + 1)
+    let (y, m) = match (next, date.month()) {
+        (false, m) => (date.year(), m),
+        (true, 12) => (date.year() + 1, 1),
+        (true, m) => (date.year(), m + 1),
     };
     jiff::civil::Date::new(y, m, 1)
         .ok()
@@ -92,8 +101,23 @@ pub fn month_end(now: Time) -> Time {
         .map_or(now, |t| t.as_second() as f64)
 }
 
-/// The forecast with the environment's sleep window (read back from its schedules).
+/// This month so far (when it could be read), then the forecast with the environment's
+/// sleep window (read back from its schedules).
 pub fn line(
+    cost: &Cost,
+    schedules: &[super::plan::PlannedSchedule],
+    keep_until: Option<f64>,
+    so_far: &Result<f64, String>,
+    now: f64,
+) -> String {
+    let spent = match so_far {
+        Ok(d) => format!("this month so far ${d:.2}; "),
+        Err(e) => format!("this month so far unknown ({e}); "),
+    };
+    format!("{spent}{}", forecast_line(cost, schedules, keep_until, now))
+}
+
+fn forecast_line(
     cost: &Cost,
     schedules: &[super::plan::PlannedSchedule],
     keep_until: Option<f64>,
@@ -138,6 +162,8 @@ mod tests {
         let now = 1_795_428_000.0; // 2026-11-23T10:00Z
         let end = month_end(now);
         assert_eq!(end, 1_796_083_200.0, "2026-12-01T00:00Z");
+        assert_eq!(month_start(now), 1_793_491_200.0, "2026-11-01T00:00Z");
+        assert_eq!(month_start(end), end, "a month starts at its own start");
         let planned = forecast(&cost, Some(&w), None, now, end);
         let hours = (end - now) / 3600.0;
         assert!((planned.rest_of_month - hours * 0.1 * 55.0 / 168.0).abs() < 1e-9);

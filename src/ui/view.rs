@@ -508,6 +508,7 @@ pub fn sleep_view(
             cost,
             list,
             keep.map(|k| k.until),
+            &p.month_so_far,
             now,
         ));
     }

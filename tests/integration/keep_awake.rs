@@ -378,6 +378,12 @@ async fn the_cli_keeps_awake_lists_schedules_and_says_why() {
     assert_eq!(names.len(), 2, "sleep and wake of the service: {names:?}");
     let cost = json["cost"].as_str().unwrap_or_default();
     assert!(cost.contains("the window saves $"), "{json}");
+    // This month so far comes first, read from hourly metrics: a figure, not "unknown".
+    let so_far = cost
+        .strip_prefix("this month so far $")
+        .and_then(|rest| rest.split(';').next())
+        .and_then(|n| n.parse::<f64>().ok());
+    assert!(so_far.is_some_and(|d| d >= 0.0), "{cost}");
     let no_zone = run(&[
         "keep-awake",
         "dave",

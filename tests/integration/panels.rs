@@ -724,6 +724,7 @@ fn sleep_panel_shows_the_keep_awake_schedules_and_why_and_extends() {
             next: Some(NOW + 3600.0),
             action: "rds:modifyDBCluster".into(),
         }]),
+        month_so_far: Ok(4.56),
     };
     let cost = cost::Cost {
         per_hour_now: 0.1,
@@ -738,9 +739,9 @@ fn sleep_panel_shows_the_keep_awake_schedules_and_why_and_extends() {
         Some(&cost),
     );
     assert!(
-        view.cost
-            .as_deref()
-            .is_some_and(|c| c.contains("no sleep window")),
+        view.cost.as_deref().is_some_and(
+            |c| c.contains("no sleep window") && c.starts_with("this month so far $4.56; ")
+        ),
         "{view:?}"
     );
     assert_eq!(
