@@ -164,14 +164,16 @@ mod tests {
         let mut env = crate::model::test_support::environment("dev");
         let from = 1_796_083_200.0; // 2026-12-01T00:00Z
         let hour = |h: f64| from + h * 3600.0;
-        let mut m = EnvMetrics::default();
-        // Running with no traffic for 2 hours, paused (no points) for the rest.
-        m.active_instances = MetricSeries {
-            points: vec![(hour(0.0), 0.0), (hour(1.0), 0.0)],
-        };
-        // 1 ACU for 3 hours.
-        m.capacity = MetricSeries {
-            points: vec![(hour(0.0), 1.0), (hour(1.0), 1.0), (hour(2.0), 1.0)],
+        let m = EnvMetrics {
+            // Running with no traffic for 2 hours, paused (no points) for the rest.
+            active_instances: MetricSeries {
+                points: vec![(hour(0.0), 0.0), (hour(1.0), 0.0)],
+            },
+            // 1 ACU for 3 hours.
+            capacity: MetricSeries {
+                points: vec![(hour(0.0), 1.0), (hour(1.0), 1.0), (hour(2.0), 1.0)],
+            },
+            ..Default::default()
         };
         let s = env.service.as_mut().expect("a service");
         s.prices = ComputePrices {
