@@ -330,6 +330,7 @@ impl App {
             max_connections: env.database.as_ref().map(|d| d.max_connections() as f64),
             error: self.metrics_error.get(&env.key).cloned(),
             marker: self.logs.marker(),
+            upcoming: view::upcoming_actions(self.plans.get(&env.key), now, window),
         };
         intents.extend(panels::graphs::show(ui, &graphs));
         ui.separator();

@@ -18,6 +18,8 @@ pub const MUTED: Color32 = Color32::from_gray(140);
 pub const EVENT_LINE: Color32 = Color32::from_gray(110);
 /// The selected log line's time on the graphs.
 pub const LOG_MARKER: Color32 = Color32::from_rgb(45, 212, 191);
+/// A planned action (a schedule's next firing) on the graphs.
+pub const PLANNED: Color32 = Color32::from_rgb(167, 139, 250);
 pub const DEMO_BG: Color32 = Color32::from_rgb(120, 80, 0);
 
 /// Text sizes: body text readable at a glance, headings clearly above it.

@@ -406,6 +406,40 @@ pub struct GraphsView<'a> {
     pub error: Option<String>,
     /// The selected log line's time, marked on every graph.
     pub marker: Option<f64>,
+    /// Planned actions shortly after `end` (time, what): the axis reaches them.
+    pub upcoming: Vec<(f64, String)>,
+}
+
+/// How far past now the graphs look for planned actions: a quarter of the window.
+pub const UPCOMING_SHARE: f64 = 0.25;
+
+/// The environment's scheduled actions due within a quarter of the window after `now`,
+/// as the graphs mark them ("sleep", "wake", "keep-awake ends", "stop again").
+pub fn upcoming_actions(
+    plan: Option<&crate::model::plan::PlanRead>,
+    now: f64,
+    window: f64,
+) -> Vec<(f64, String)> {
+    let Some(Ok(schedules)) = plan.map(|p| &p.schedules) else {
+        return Vec::new();
+    };
+    let horizon = now + window * UPCOMING_SHARE;
+    let mut out: Vec<(f64, String)> = schedules
+        .iter()
+        .filter(|s| s.enabled)
+        .filter_map(|s| s.next.filter(|t| *t > now && *t <= horizon).map(|t| (t, s)))
+        .map(|(t, s)| {
+            let what = match s.kind.as_str() {
+                "keep-awake" => "keep-awake ends".to_string(),
+                "restop" => "stop again".to_string(),
+                other => other.to_string(),
+            };
+            (t, format!("{what} ({})", s.part))
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.total_cmp(&b.0));
+    out.dedup();
+    out
 }
 
 #[derive(Clone, Debug)]

@@ -378,6 +378,7 @@ fn graphs_panel_has_units_windows_and_asks_for_a_window() {
             .map(|d| d.max_connections() as f64),
         error: None,
         marker: None,
+        upcoming: Vec::new(),
     };
     let mut got = None;
     let mut h = Harness::builder()

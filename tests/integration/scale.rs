@@ -167,6 +167,7 @@ fn event_labels_do_not_lift_the_y_axis_of_near_zero_data() {
         max_connections: None,
         error: None,
         marker: None,
+        upcoming: Vec::new(),
     };
     let mut h = Harness::builder()
         .with_size(egui::vec2(1000.0, 900.0))
@@ -407,4 +408,83 @@ async fn a_refresh_that_changes_nothing_does_not_wake_the_window() {
         "an answer after ExpectNew did not wake the window"
     );
     emu.shutdown().await;
+}
+
+#[test]
+fn planned_actions_within_a_quarter_of_the_window_stretch_the_time_axis() {
+    use scale0::model::plan::{PlanRead, PlannedSchedule};
+    let now = 1_795_428_000.0;
+    let planned = |name: &str, kind: &str, next: f64, enabled: bool| PlannedSchedule {
+        name: name.into(),
+        env: "dave".into(),
+        kind: kind.into(),
+        part: "service".into(),
+        expression: "cron(0 19 ? * MON-FRI *)".into(),
+        timezone: "UTC".into(),
+        enabled,
+        next: Some(next),
+        action: "apprunner:pauseService".into(),
+    };
+    let plan = PlanRead {
+        read_at: now,
+        why: Err("not read".into()),
+        schedules: Ok(vec![
+            planned("sleep-dave", "sleep", now + 600.0, true),
+            planned("keep-dave", "keep-awake", now + 300.0, true),
+            // Past the horizon (a quarter of an hour's window), and a disabled one.
+            planned("wake-dave", "wake", now + 3000.0, true),
+            planned("off-dave", "sleep", now + 120.0, false),
+        ]),
+        month_so_far: Ok(0.0),
+    };
+    let upcoming = scale0::ui::view::upcoming_actions(Some(&plan), now, 3600.0);
+    assert_eq!(
+        upcoming,
+        vec![
+            (now + 300.0, "keep-awake ends (service)".to_string()),
+            (now + 600.0, "sleep (service)".to_string()),
+        ]
+    );
+    let m = EnvMetrics {
+        requests: series(now, 3600.0, |_| 5.0),
+        ..EnvMetrics::default()
+    };
+    let right_edge = |upcoming: Vec<(f64, String)>| {
+        let view = GraphsView {
+            metrics: Some(&m),
+            revision: 1,
+            start: now - 3600.0,
+            end: now,
+            window: 3600.0,
+            events: &[],
+            burst: Vec::new(),
+            max_connections: None,
+            error: None,
+            marker: None,
+            upcoming,
+        };
+        let mut h = Harness::builder()
+            .with_size(egui::vec2(1000.0, 900.0))
+            .build_ui(|ui| {
+                panels::graphs::show(ui, &view);
+            });
+        h.run_steps(5);
+        let id = panels::graphs::graph_id("Requests per minute");
+        egui_plot::PlotMemory::load(&h.ctx, id)
+            .expect("the plot was drawn")
+            .bounds()
+            .max()[0]
+    };
+    let plain = right_edge(Vec::new());
+    let stretched = right_edge(upcoming);
+    assert!(
+        plain < now + 300.0,
+        "without a plan the axis ends at now: {}",
+        plain - now
+    );
+    assert!(
+        stretched >= now + 600.0,
+        "the axis reaches the last planned action: {}",
+        stretched - now
+    );
 }

@@ -166,7 +166,7 @@ pub fn show(ui: &mut Ui, view: &GraphsView) -> Option<Intent> {
         }
         ui.label(
             RichText::new(
-                "times in UTC; grey lines are events (hover a graph); click a graph for its logs",
+                "times in UTC; grey lines are events (hover a graph), dashed ones planned actions; click a graph for its logs",
             )
             .small()
             .color(theme::MUTED),
@@ -204,6 +204,12 @@ pub fn show(ui: &mut Ui, view: &GraphsView) -> Option<Intent> {
             .iter()
             .filter_map(|s| s.points.max)
             .fold(1.0_f64, f64::max);
+        // Planned actions stretch the axis past now, up to the last one (and a little room
+        // for its label).
+        let right = view
+            .upcoming
+            .last()
+            .map_or(view.end, |(t, _)| t + span * 0.03);
         Plot::new(title)
             .id(graph_id(title))
             .height(GRAPH_HEIGHT)
@@ -212,7 +218,7 @@ pub fn show(ui: &mut Ui, view: &GraphsView) -> Option<Intent> {
             .link_axis(link, [true, false])
             .link_cursor(link, [true, false])
             .include_x(view.start)
-            .include_x(view.end)
+            .include_x(right)
             .include_y(0.0)
             .legend(Legend::default())
             .allow_scroll(false)
@@ -260,6 +266,24 @@ pub fn show(ui: &mut Ui, view: &GraphsView) -> Option<Intent> {
                                 .color(theme::MUTED)
                                 .anchor(egui::Align2::LEFT_TOP),
                         );
+                    }
+                }
+                if !view.upcoming.is_empty() {
+                    // Now, and what is planned after it: dashed, labelled on the first graph.
+                    plot_ui.vline(VLine::new("", view.end).color(theme::MUTED));
+                    for (t, what) in &view.upcoming {
+                        plot_ui.vline(
+                            VLine::new("", *t)
+                                .color(theme::PLANNED)
+                                .style(LineStyle::dashed_dense()),
+                        );
+                        if labels {
+                            plot_ui.text(
+                                Text::new("", PlotPoint::new(*t, top), what.as_str())
+                                    .color(theme::PLANNED)
+                                    .anchor(egui::Align2::RIGHT_TOP),
+                            );
+                        }
                     }
                 }
                 if let Some(t) = view.marker {
