@@ -36,8 +36,12 @@ pub struct KeepAwakeArgs {
 pub struct SchedulesArgs {
     /// One environment (default: every environment's schedules).
     pub env: Option<String>,
+    /// Every environment of this owner (their `owner` tag): set or remove the same window
+    /// on each, one outcome per environment.
+    #[arg(long, conflicts_with_all = ["env", "stop_after_restart"])]
+    pub owner: Option<String>,
     /// Set the sleep window: awake HH:MM-HH:MM, asleep the rest of the day.
-    #[arg(long, requires_all = ["env", "tz"])]
+    #[arg(long, requires = "tz")]
     pub awake: Option<String>,
     /// The days the window applies (AWS cron day-of-week: MON-FRI, *, MON,WED).
     #[arg(long, default_value = "MON-FRI")]
@@ -48,8 +52,8 @@ pub struct SchedulesArgs {
     /// Replace an existing window instead of refusing.
     #[arg(long, requires = "awake")]
     pub replace: bool,
-    /// Delete the environment's sleep window.
-    #[arg(long, requires = "env", conflicts_with = "awake")]
+    /// Delete the environment's (or the owner's) sleep window.
+    #[arg(long, conflicts_with = "awake")]
     pub remove: bool,
     /// Stop the stopped cluster again 30 minutes after AWS's automatic 7-day start.
     #[arg(long, requires = "env", conflicts_with_all = ["awake", "remove"])]
@@ -205,6 +209,14 @@ pub async fn schedules(global: &GlobalArgs, args: SchedulesArgs) -> Result<(), C
     let backend = &connection.backend;
     let inventory = backend.inventory().await?;
     super::commands::check_inventory(global, &inventory)?;
+    if let Some(owner) = &args.owner {
+        return owners_window(global, backend, &inventory, owner, window.as_ref(), &args).await;
+    }
+    if (window.is_some() || args.remove) && args.env.is_none() {
+        return Err(CliError::Usage(
+            "name an environment (or --owner OWNER) to set or remove a sleep window".into(),
+        ));
+    }
     if let Some(name) = &args.env {
         let e = super::commands::resolve(&inventory, name)?;
         let report = if let Some(w) = &window {
@@ -278,6 +290,83 @@ pub async fn schedules(global: &GlobalArgs, args: SchedulesArgs) -> Result<(), C
         }
     }
     Ok(())
+}
+
+/// The same sleep window set (or removed) on each of an owner's environments: one outcome
+/// per environment; partial when some failed.
+async fn owners_window(
+    global: &GlobalArgs,
+    backend: &crate::backend::aws::AwsBackend,
+    inventory: &crate::backend::Inventory,
+    owner: &str,
+    window: Option<&SleepWindow>,
+    args: &SchedulesArgs,
+) -> Result<(), CliError> {
+    if window.is_none() && !args.remove {
+        return Err(CliError::Usage(
+            "--owner sets (--awake) or removes (--remove) a window on each environment".into(),
+        ));
+    }
+    let theirs: Vec<&crate::model::Environment> = inventory
+        .environments
+        .iter()
+        .filter(|e| e.owner.as_deref() == Some(owner))
+        .collect();
+    if theirs.is_empty() {
+        let mut owners: Vec<&str> = inventory
+            .environments
+            .iter()
+            .filter_map(|e| e.owner.as_deref())
+            .collect();
+        owners.sort_unstable();
+        owners.dedup();
+        return Err(CliError::Usage(format!(
+            "no environments owned by {owner:?} (owners: {})",
+            owners.join(", ")
+        )));
+    }
+    let mut outcomes = Vec::new();
+    for e in &theirs {
+        let result = match window {
+            Some(w) => backend.set_sleep_window(e, w, args.replace).await,
+            None => backend.remove_sleep_window(e).await,
+        };
+        outcomes.push((e.key.name.clone(), result));
+    }
+    let failed = outcomes.iter().filter(|(_, r)| r.is_err()).count();
+    if global.json {
+        let rows: Vec<serde_json::Value> = outcomes
+            .iter()
+            .map(|(name, r)| match r {
+                Ok(report) => json!({"environment": name, "outcome": "done", "steps": report.steps}),
+                Err(e) => json!({"environment": name, "outcome": "failed", "error": e.to_string(), "kind": e.kind().label()}),
+            })
+            .collect();
+        print_json(json!({"owner": owner, "environments": rows}));
+    } else {
+        let what = if window.is_some() {
+            "window set"
+        } else {
+            "window removed"
+        };
+        for (name, r) in &outcomes {
+            match r {
+                Ok(report) => println!("{name:<12} {what} ({} step(s))", report.steps.len()),
+                Err(e) => println!("{name:<12} FAILED: {e}"),
+            }
+        }
+    }
+    match failed {
+        0 => Ok(()),
+        n if n == outcomes.len() => match outcomes.into_iter().find_map(|(_, r)| r.err()) {
+            Some(e) => Err(CliError::Backend(e)),
+            None => Ok(()),
+        },
+        n => Err(CliError::Outcome {
+            code: super::exit::PARTIAL,
+            message: format!("{n} of {} of {owner}'s environments failed", outcomes.len()),
+        }),
+    }
 }
 
 pub fn schedules_text(all: &[PlannedSchedule], now: Time, tz: &TimeZone) -> String {

@@ -384,6 +384,50 @@ async fn the_cli_keeps_awake_lists_schedules_and_says_why() {
         .and_then(|rest| rest.split(';').next())
         .and_then(|n| n.parse::<f64>().ok());
     assert!(so_far.is_some_and(|d| d >= 0.0), "{cost}");
+    // All of an owner's environments at once: one line per environment.
+    let nobody = run(&[
+        "schedules",
+        "--owner",
+        "nobody",
+        "--awake",
+        "08:00-19:00",
+        "--tz",
+        "UTC",
+    ])
+    .await;
+    assert_eq!(nobody.code, 2, "{}", nobody.stderr);
+    assert!(
+        nobody.stderr.contains("owners: bob, carol"),
+        "{}",
+        nobody.stderr
+    );
+    let bobs = run(&[
+        "schedules",
+        "--owner",
+        "bob",
+        "--awake",
+        "07:00-20:00",
+        "--tz",
+        "Europe/Berlin",
+    ])
+    .await;
+    // qa (App Runner) gets its window; qa2 (ECS Express) has no scheduler target yet: the
+    // run says so for that environment alone and exits partial.
+    assert_eq!(bobs.code, 3, "{}\n{}", bobs.stdout, bobs.stderr);
+    let line = |name: &str| {
+        bobs.stdout
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(line("qa").contains("window set"), "{}", bobs.stdout);
+    assert!(line("qa2").contains("FAILED"), "{}", bobs.stdout);
+    assert!(
+        bobs.stderr.contains("1 of 2 of bob's environments failed"),
+        "{}",
+        bobs.stderr
+    );
     let no_zone = run(&[
         "keep-awake",
         "dave",
