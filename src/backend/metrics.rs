@@ -266,6 +266,46 @@ async fn run(
     Ok(out)
 }
 
+/// One metric's points (Sum per `period`) over `[start, end)`: e.g. EventBridge Scheduler's
+/// `TargetErrorCount` for a schedule group.
+pub async fn fetch_sum(
+    r: &RegionClients,
+    namespace: &str,
+    name: &str,
+    dimensions: &[(&str, &str)],
+    start: f64,
+    end: f64,
+    period: i32,
+) -> Result<Vec<(f64, f64)>, BackendError> {
+    let metric = Metric::builder()
+        .namespace(namespace)
+        .metric_name(name)
+        .set_dimensions(Some(
+            dimensions
+                .iter()
+                .map(|(k, v)| Dimension::builder().name(*k).value(*v).build())
+                .collect(),
+        ))
+        .build();
+    let stat = MetricStat::builder()
+        .metric(metric)
+        .period(period)
+        .stat("Sum")
+        .build();
+    let query = MetricDataQuery::builder()
+        .id("q0")
+        .metric_stat(stat)
+        .build();
+    let answers = fetch_chunk(
+        &r.cloudwatch,
+        &[(0, Field::Requests, 1.0, query)],
+        start,
+        end,
+    )
+    .await?;
+    Ok(answers.into_iter().flat_map(|(_, points)| points).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

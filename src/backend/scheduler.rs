@@ -261,6 +261,30 @@ impl AwsBackend {
 
     /// Every schedule of scale0's in the region's group, with its next firing; `env`
     /// narrows it to one environment. A missing group is no schedules.
+    /// Minutes in `[start, end)` when one of scale0's schedules in `region` failed to
+    /// call its target (EventBridge Scheduler's `TargetErrorCount` for the group; AWS does
+    /// not say which schedule, only the dead-letter queue would): (minute, failures).
+    pub async fn schedule_failures(
+        &self,
+        region: &str,
+        start: f64,
+        end: f64,
+    ) -> Result<Vec<(f64, f64)>, BackendError> {
+        let r = self.region(region)?;
+        let group = self.schedule_group();
+        let points = super::metrics::fetch_sum(
+            r,
+            "AWS/Scheduler",
+            "TargetErrorCount",
+            &[("ScheduleGroup", group.as_str())],
+            start,
+            end,
+            60,
+        )
+        .await?;
+        Ok(points.into_iter().filter(|(_, n)| *n > 0.0).collect())
+    }
+
     pub async fn schedules_in(
         &self,
         region: &str,

@@ -54,6 +54,10 @@ pub struct App {
     pub(super) help: bool,
     pub(super) settings_open: bool,
     pub(super) logs: super::logs::LogsState,
+    /// Desktop notifications sent (once per event) and where they go.
+    pub notices: super::desktop_notify::Notices,
+    /// "Extend 1 h" clicked on a desktop notification: the environment and its expiry.
+    pub extend_clicks: Option<std::sync::mpsc::Receiver<(EnvKey, f64)>>,
 }
 
 impl App {
@@ -89,6 +93,8 @@ impl App {
             help: false,
             settings_open: false,
             logs: Default::default(),
+            notices: Default::default(),
+            extend_clicks: None,
         }
     }
 
@@ -133,6 +139,7 @@ impl App {
     /// The whole UI, inside any `Ui` (eframe's root or a test harness).
     pub fn show(&mut self, ui: &mut Ui) {
         self.absorb();
+        self.take_extend_clicks();
         self.schedule(ui.ctx());
         self.ensure_logs();
         let mut intents = Vec::new();
@@ -525,7 +532,7 @@ impl App {
         }
     }
 
-    fn start(&mut self, env: Environment, action: Action) {
+    pub(super) fn start(&mut self, env: Environment, action: Action) {
         self.busy.insert(env.key.clone(), action.label());
         self.notify(
             format!("{}: {} started", env.key.name, action.label()),

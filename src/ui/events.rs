@@ -133,6 +133,7 @@ impl App {
                             live.or(inv.environments.first()).map(|e| e.key.to_string());
                     }
                     let envs = inv.environments.clone();
+                    self.desktop_keep_awake_notes(&envs, now);
                     self.inventory = Some(inv);
                     self.worker.send(Command::Sparklines(envs));
                     self.request_details();
@@ -254,12 +255,19 @@ impl App {
                                     report.left.join("; ")
                                 ));
                             }
+                            self.desktop_action_note(
+                                &env,
+                                &action,
+                                &text,
+                                verdict == Verdict::Done,
+                            );
                             self.notify(text, verdict == Verdict::Done);
                         }
-                        Err(e) => self.notify(
-                            format!("{}: {} failed: {e}", env.name, action.label()),
-                            false,
-                        ),
+                        Err(e) => {
+                            let text = format!("{}: {} failed: {e}", env.name, action.label());
+                            self.desktop_action_note(&env, &action, &text, false);
+                            self.notify(text, false);
+                        }
                     }
                     self.refresh_due = 0.0;
                 }
@@ -283,6 +291,22 @@ impl App {
                     self.burst.snapshot = Some(s);
                 }
                 Event::Logs(generation, chunk) => self.logs.absorb(generation, chunk),
+                Event::ScheduleFailures {
+                    region,
+                    group,
+                    result,
+                } => match result {
+                    Ok(minutes) => {
+                        self.problems.clear(&format!("{region}: scheduler"), now);
+                        for (minute, failures) in minutes {
+                            let note = super::desktop_notify::schedule_failed(
+                                &region, minute, failures, &group,
+                            );
+                            self.desktop_note(note);
+                        }
+                    }
+                    Err(e) => self.problems.fail(&format!("{region}: scheduler"), &e, now),
+                },
                 Event::Plan(key, plan) => {
                     self.plans.insert(key, plan);
                 }

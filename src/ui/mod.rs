@@ -5,6 +5,7 @@
 
 mod app;
 pub mod burst;
+pub mod desktop_notify;
 mod events;
 pub mod intent;
 mod list_cache;
@@ -85,6 +86,13 @@ pub fn run(target: worker::Target) -> Result<(), eframe::Error> {
             let worker = Worker::spawn(target, move |within| ctx.request_repaint_after(within));
             let mut app = App::new(worker, settings);
             app.config_path = config_path;
+            let (extend, clicks) = std::sync::mpsc::channel();
+            let ctx = cc.egui_ctx.clone();
+            app.notices.notifier = Some(Box::new(desktop_notify::PlatformNotifier {
+                extend,
+                repaint: std::sync::Arc::new(move || ctx.request_repaint()),
+            }));
+            app.extend_clicks = Some(clicks);
             Ok(Box::new(DesktopApp {
                 app,
                 log_frames: std::env::var_os("SCALE0_LOG_FRAMES").is_some(),

@@ -11,6 +11,8 @@ pub struct Settings {
     pub window_seconds: f64,
     pub selected: Option<String>,
     pub filter: String,
+    /// Which desktop notifications are on.
+    pub notify: super::desktop_notify::NotifySettings,
 }
 
 impl Default for Settings {
@@ -22,6 +24,7 @@ impl Default for Settings {
             window_seconds: 3.0 * 3600.0,
             selected: None,
             filter: String::new(),
+            notify: Default::default(),
         }
     }
 }

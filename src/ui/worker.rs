@@ -97,6 +97,13 @@ pub enum Event {
     /// Saved burst runs, oldest first.
     Runs(Result<Vec<RunRecord>, String>),
     Plan(EnvKey, crate::model::plan::PlanRead),
+    /// Minutes of the last quarter hour when scale0's schedules in `region` failed to call
+    /// their target (minute, failures).
+    ScheduleFailures {
+        region: String,
+        group: String,
+        result: Result<Vec<(f64, f64)>, BackendError>,
+    },
 }
 
 /// How to reach AWS: the same target the CLI connects to.
@@ -248,6 +255,9 @@ impl Sink {
                 Some((format!("timeline {key:?}"), fingerprint(result)))
             }
             Event::Plan(key, plan) => Some((format!("plan {key:?}"), fingerprint(plan))),
+            Event::ScheduleFailures { region, result, .. } => {
+                Some((format!("scheduler {region}"), fingerprint(result)))
+            }
             _ => None,
         };
         let wake = match answer {
@@ -409,6 +419,15 @@ async fn handle(backend: &AwsBackend, command: Command, sink: &Sink) {
                 at: now,
                 result: inventory,
             });
+            // Failed schedule targets since the last quarter hour (told once per minute).
+            for region in backend.regions().map(str::to_string).collect::<Vec<_>>() {
+                let result = backend.schedule_failures(&region, now - 900.0, now).await;
+                sink.send(Event::ScheduleFailures {
+                    region,
+                    group: backend.schedule_group(),
+                    result,
+                });
+            }
         }
         Command::Metrics { env, window } => {
             let period = crate::backend::metrics::period_for(window);

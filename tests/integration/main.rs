@@ -23,6 +23,7 @@ mod logs;
 mod logs_cli;
 mod logs_ui;
 mod moto;
+mod notify;
 mod panels;
 mod scale;
 mod scheduler;

@@ -12,20 +12,20 @@ use scale0::emulator::seed::ClusterSpec;
 use scale0::emulator::world::cluster::Power;
 use serde_json::json;
 
-const ROLE: &str = "arn:aws:iam::123456789012:role/scale0-scheduler";
+pub const ROLE: &str = "arn:aws:iam::123456789012:role/scale0-scheduler";
 
 pub async fn scheduler(emu: &scale0::emulator::Emulator) -> aws_sdk_scheduler::Client {
     aws_sdk_scheduler::Client::new(&common::sdk_config(emu.endpoint_url()).await)
 }
 
-fn off() -> FlexibleTimeWindow {
+pub fn off() -> FlexibleTimeWindow {
     FlexibleTimeWindow::builder()
         .mode(FlexibleTimeWindowMode::Off)
         .build()
         .expect("window")
 }
 
-fn target(arn: &str, input: serde_json::Value) -> Target {
+pub fn target(arn: &str, input: serde_json::Value) -> Target {
     Target::builder()
         .arn(arn)
         .role_arn(ROLE)

@@ -1,5 +1,5 @@
-//! The settings window: profile, regions, refresh interval, and switching account or
-//! region (or to the demo region) without restarting.
+//! The settings window: profile, regions, refresh interval, which desktop notifications
+//! are on, and switching account or region (or to the demo region) without restarting.
 
 use crate::ui::intent::Intent;
 use crate::ui::settings::Settings;
@@ -25,6 +25,14 @@ pub fn show(ctx: &egui::Context, open: bool, settings: &mut Settings) -> Option<
                 egui::Slider::new(&mut settings.refresh_seconds, 10.0..=300.0)
                     .text("refresh every (s)"),
             );
+            ui.label("Desktop notifications");
+            ui.horizontal_wrapped(|ui| {
+                let n = &mut settings.notify;
+                ui.checkbox(&mut n.wake, "wake finished");
+                ui.checkbox(&mut n.deploy, "deploy ended");
+                ui.checkbox(&mut n.keep_awake, "keep-awake ends in 10 min");
+                ui.checkbox(&mut n.schedule, "schedule failed");
+            });
             ui.horizontal(|ui| {
                 if ui
                     .button("Switch to this account")
