@@ -266,7 +266,15 @@ impl AwsBackend {
         region: &str,
         env: Option<&str>,
     ) -> Result<Vec<PlannedSchedule>, BackendError> {
-        let r = self.region(region)?;
+        self.schedules_at(self.region(region)?, env).await
+    }
+
+    /// The same in one account's region (an environment's).
+    pub(super) async fn schedules_at(
+        &self,
+        r: &super::aws::RegionClients,
+        env: Option<&str>,
+    ) -> Result<Vec<PlannedSchedule>, BackendError> {
         let group = self.schedule_group();
         let mut names = Vec::new();
         let mut pages = r
