@@ -143,3 +143,63 @@ async fn several_profiles_merge_labelled_by_account_and_a_failing_one_is_partial
     assert_eq!(none.code, 5, "{}", none.stderr);
     emu.shutdown().await;
 }
+
+/// The desktop app on two accounts of the emulator (each with its own credentials): the
+/// list labels every row with its account, the production account's environment shows
+/// the READ-ONLY marker and its pause button says why, the other account's does not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_window_labels_rows_by_account_and_guards_production() {
+    use crate::ui::{harness, has_label, step_until};
+    use egui_kittest::kittest::Queryable;
+    use scale0::backend::aws::{AwsBackend, ConnectOptions};
+    use scale0::backend::config::Config;
+    use scale0::emulator::accounts::{PRODUCTION_ALIAS, PRODUCTION_KEY};
+    let emu = emulator(Seed::Demo).await;
+    let demo = crate::backend::backend(&emu).await;
+    let production = AwsBackend::connect(
+        ConnectOptions {
+            endpoint_url: Some(emu.endpoint_url().to_string()),
+            regions: vec!["us-east-1".into()],
+            credentials: Some(aws_credential_types::Credentials::new(
+                PRODUCTION_KEY,
+                "any",
+                None,
+                None,
+                "test",
+            )),
+            ..ConnectOptions::default()
+        },
+        Config::default(),
+        scale0::backend::server_clock::TimeSource::Shared(emu.clock().clone()),
+    )
+    .await
+    .unwrap();
+    let merged = AwsBackend::merge(
+        vec![
+            ("scale0-demo".into(), None, demo),
+            (
+                PRODUCTION_ALIAS.into(),
+                Some(PRODUCTION_ALIAS.into()),
+                production,
+            ),
+        ],
+        Vec::new(),
+    )
+    .unwrap();
+    let mut h = harness(&emu, merged);
+    step_until(&mut h, &emu, 0.0, "both accounts' rows", |h| {
+        has_label(h, "shop  scale0-production") && has_label(h, "dave  scale0-demo")
+    });
+    assert!(has_label(&h, "qa  scale0-production") && has_label(&h, "qa  scale0-demo"));
+    h.run_steps(4);
+    h.get_by_label("shop  scale0-production").click();
+    step_until(&mut h, &emu, 0.0, "shop's header", |h| {
+        has_label(h, "READ-ONLY") && has_label(h, "account scale0-production (210987654321)")
+    });
+    h.get_by_label("dave  scale0-demo").click();
+    step_until(&mut h, &emu, 0.0, "dave's header", |h| {
+        has_label(h, "account scale0-demo (123456789012)")
+    });
+    assert!(!has_label(&h, "READ-ONLY"), "the demo account is writable");
+    emu.shutdown().await;
+}
