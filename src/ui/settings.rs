@@ -33,18 +33,6 @@ impl Settings {
         split_list(&self.profile)
     }
 
-    /// Turns `name` on or off among the active profiles.
-    pub fn toggle_profile(&mut self, name: &str) {
-        let mut active = self.profiles();
-        match active.iter().position(|p| p == name) {
-            Some(i) => {
-                active.remove(i);
-            }
-            None => active.push(name.to_string()),
-        }
-        self.profile = active.join(", ");
-    }
-
     pub fn regions(&self) -> Vec<String> {
         split_list(&self.regions)
     }
