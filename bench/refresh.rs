@@ -137,7 +137,7 @@ async fn main() {
         let started = Instant::now();
         let mut first: Option<Duration> = None;
         let inv = backend
-            .inventory_as_regions_answer(|_, _| {
+            .inventory_as_regions_answer(|_, _, _| {
                 first.get_or_insert(started.elapsed());
             })
             .await

@@ -470,7 +470,13 @@ impl Action {
 /// The question the confirmation dialog asks: what will happen, to which environment, in
 /// which account and region.
 pub fn confirmation(action: &Action, env: &Environment) -> String {
-    let account = env.account().unwrap_or("unknown account");
+    let id = env.account().unwrap_or("unknown account");
+    // The label (alias) with several accounts, and the id it stands for.
+    let account = match env.key.account.as_str() {
+        "" => id.to_string(),
+        label if label == id => id.to_string(),
+        label => format!("{label} {id}"),
+    };
     let place = format!(
         "environment {} (account {account}, {})",
         env.key.name, env.key.region

@@ -220,7 +220,7 @@ impl AwsBackend {
                 db.id
             )));
         }
-        let r = self.region(&env.key.region)?;
+        let r = self.region_for(&env.key)?;
         let call = r.rds.stop_db_cluster().db_cluster_identifier(&db.id).send();
         self.cluster_power(env, db, "available", "stop", async {
             call.await
@@ -240,7 +240,7 @@ impl AwsBackend {
     /// Starts a stopped database cluster, and nothing else.
     pub async fn start_database(&self, env: &Environment) -> Result<ActionReport, BackendError> {
         let db = database_of(env)?;
-        let r = self.region(&env.key.region)?;
+        let r = self.region_for(&env.key)?;
         let call = r
             .rds
             .start_db_cluster()

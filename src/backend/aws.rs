@@ -35,6 +35,13 @@ pub struct ConnectOptions {
 #[derive(Clone)]
 pub struct RegionClients {
     pub region: String,
+    /// The account's label when several are connected at once ("" with one): the
+    /// environments' keys carry it.
+    pub account: String,
+    /// The account's alias where known (SSO ListAccounts), for the read-only guard.
+    pub account_name: Option<String>,
+    /// Which accounts are read-only, with the profile these clients use.
+    pub guard: crate::backend::guard::Guard,
     /// Every compute kind's client (App Runner, ...), see backend/compute.
     pub compute: Vec<Arc<dyn ComputeKind>>,
     pub ecr: aws_sdk_ecr::Client,
@@ -45,6 +52,17 @@ pub struct RegionClients {
     pub scheduler: aws_sdk_scheduler::Client,
 }
 
+impl RegionClients {
+    /// "account/region" with several accounts, the region alone with one: caches' key.
+    pub fn id(&self) -> String {
+        if self.account.is_empty() {
+            self.region.clone()
+        } else {
+            format!("{}/{}", self.account, self.region)
+        }
+    }
+}
+
 /// A region's environments as one refresh found them, and when (server clock).
 pub(super) type Refreshed = (f64, Vec<crate::model::Environment>);
 
@@ -52,8 +70,8 @@ pub(super) type Refreshed = (f64, Vec<crate::model::Environment>);
 pub struct AwsBackend {
     pub(super) regions: Vec<RegionClients>,
     pub(super) mappings: Vec<EnvMapping>,
-    /// Which accounts are read-only (stamped on every environment the inventory reads).
-    pub(super) guard: crate::backend::guard::Guard,
+    /// Profiles that did not connect (several at once): every inventory reports them.
+    pub(super) failed_accounts: Vec<super::ReadFailure>,
     pub(super) profile: Option<String>,
     pub(super) scheduler_settings: super::config::SchedulerSettings,
     credentials: Option<aws_credential_types::provider::SharedCredentialsProvider>,
@@ -131,6 +149,10 @@ impl AwsBackend {
             }
         }
         regions.dedup();
+        let guard = crate::backend::guard::Guard {
+            profile: profile.clone(),
+            settings: config.accounts.clone(),
+        };
         let clients = regions
             .iter()
             .map(|r| {
@@ -152,6 +174,9 @@ impl AwsBackend {
                 }
                 RegionClients {
                     region: r.clone(),
+                    account: String::new(),
+                    account_name: None,
+                    guard: guard.clone(),
                     compute: compute::connect_all(&KindConfig {
                         sdk: config.clone(),
                         interceptor: interceptor.clone(),
@@ -177,10 +202,7 @@ impl AwsBackend {
         let backend = AwsBackend {
             regions: clients,
             mappings: config.environments,
-            guard: crate::backend::guard::Guard {
-                profile: profile.clone(),
-                settings: config.accounts,
-            },
+            failed_accounts: Vec::new(),
             scheduler_settings: config.scheduler,
             profile,
             credentials: base.credentials_provider(),
@@ -223,6 +245,17 @@ impl AwsBackend {
 
     pub fn regions(&self) -> impl Iterator<Item = &str> {
         self.regions.iter().map(|r| r.region.as_str())
+    }
+
+    /// Each connected account's regions: "region", or "account/region" with several
+    /// accounts.
+    pub fn region_ids(&self) -> Vec<String> {
+        self.regions.iter().map(RegionClients::id).collect()
+    }
+
+    /// Each region's clients (with several accounts, a region may appear once each).
+    pub fn region_clients(&self) -> &[RegionClients] {
+        &self.regions
     }
 
     pub(super) fn err<E, R>(
@@ -293,5 +326,70 @@ impl AwsBackend {
             .iter()
             .find(|r| r.region == name)
             .ok_or_else(|| BackendError::NotFound(format!("region {name} is not configured")))
+    }
+
+    /// The clients of the account and region an environment lives in.
+    pub(super) fn region_for(
+        &self,
+        key: &crate::model::EnvKey,
+    ) -> Result<&RegionClients, BackendError> {
+        self.regions
+            .iter()
+            .find(|r| r.region == key.region && r.account == key.account)
+            .ok_or_else(|| BackendError::NotFound(format!("{key}: its region is not connected")))
+    }
+
+    /// The clients of the environments that `envs` start with, or of region `name`.
+    pub(super) fn region_of(
+        &self,
+        name: &str,
+        envs: &[&crate::model::Environment],
+    ) -> Result<&RegionClients, BackendError> {
+        match envs.first() {
+            Some(e) => self.region_for(&e.key),
+            None => self.region(name),
+        }
+    }
+
+    /// By [`RegionClients::id`].
+    pub(super) fn region_by_id(&self, id: &str) -> Result<&RegionClients, BackendError> {
+        self.regions
+            .iter()
+            .find(|r| r.id() == id)
+            .ok_or_else(|| BackendError::NotFound(format!("{id} is not connected")))
+    }
+
+    /// Several accounts as one backend: each member's regions, labelled with its
+    /// account's label (and alias where known); the first member's clock, settings and
+    /// error hints. `failed` are the profiles that did not connect. None without members.
+    pub fn merge(
+        members: Vec<(String, Option<String>, AwsBackend)>,
+        failed: Vec<super::ReadFailure>,
+    ) -> Option<AwsBackend> {
+        let mut members = members.into_iter();
+        let (label, name, mut merged) = members.next()?;
+        for r in &mut merged.regions {
+            r.account = label.clone();
+            r.account_name = name.clone();
+        }
+        for (label, name, member) in members {
+            merged
+                .regions
+                .extend(member.regions.into_iter().map(|mut r| {
+                    r.account = label.clone();
+                    r.account_name = name.clone();
+                    r
+                }));
+        }
+        merged.failed_accounts = failed;
+        Some(merged)
+    }
+
+    /// How many accounts the regions belong to.
+    pub fn accounts(&self) -> usize {
+        let mut labels: Vec<&str> = self.regions.iter().map(|r| r.account.as_str()).collect();
+        labels.sort_unstable();
+        labels.dedup();
+        labels.len()
     }
 }

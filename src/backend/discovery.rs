@@ -49,6 +49,7 @@ pub fn conventional_cluster(env: &str) -> String {
 }
 
 pub fn pair(
+    account: &str,
     region: &str,
     services: &[Resource],
     clusters: &[Resource],
@@ -61,6 +62,7 @@ pub fn pair(
     let key = |name: &str| EnvKey {
         region: region.to_string(),
         name: name.to_string(),
+        account: account.to_string(),
     };
 
     // 1. Explicit mappings (for this region, or unqualified ones in the first region).
@@ -199,7 +201,7 @@ mod tests {
             res("scale0qa", &[(OWNER_TAG, "bob")]),
             res("reporting", &[]),
         ];
-        let p = pair("eu-west-3", &services, &clusters, &[], true);
+        let p = pair("", "eu-west-3", &services, &clusters, &[], true);
         let find = |n: &str| p.iter().find(|p| p.key.name == n).unwrap();
         assert_eq!(find("dev").cluster.as_deref(), Some("scale0dev"));
         assert_eq!(find("dev").discovery, Discovery::Naming);
@@ -224,7 +226,7 @@ mod tests {
             cluster: Some("otherdb".into()),
             secret_arn: None,
         };
-        let p = pair("us-east-1", &services, &clusters, &[mapping], true);
+        let p = pair("", "us-east-1", &services, &clusters, &[mapping], true);
         assert_eq!(p[0].key.name, "demo");
         assert_eq!(p[0].cluster.as_deref(), Some("otherdb"));
         assert_eq!(

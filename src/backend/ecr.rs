@@ -33,7 +33,7 @@ impl AwsBackend {
 
     /// The environment's repository's images, newest first.
     pub async fn images(&self, env: &Environment) -> Result<(String, Vec<Image>), BackendError> {
-        let r = self.region(&env.key.region)?;
+        let r = self.region_for(&env.key)?;
         let repository = env
             .image
             .as_ref()

@@ -17,7 +17,7 @@ impl AwsBackend {
         wait: bool,
         timeout: f64,
     ) -> Result<ActionReport, BackendError> {
-        let r = self.region(&env.key.region)?;
+        let r = self.region_for(&env.key)?;
         let mut report = ActionReport {
             env: Some(env.key.clone()),
             ..ActionReport::default()
@@ -183,7 +183,7 @@ impl AwsBackend {
     /// Puts the environment to sleep: pauses the service so nothing holds the database,
     /// which then auto-pauses by itself (the report says when, or what blocks it).
     pub async fn sleep(&self, env: &Environment) -> Result<ActionReport, BackendError> {
-        let r = self.region(&env.key.region)?;
+        let r = self.region_for(&env.key)?;
         let mut report = ActionReport {
             env: Some(env.key.clone()),
             ..ActionReport::default()

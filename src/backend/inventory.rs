@@ -49,49 +49,70 @@ impl AwsBackend {
     /// Every environment in every region, read concurrently; a failing region or service
     /// is reported in `problems` and does not hide the rest.
     pub async fn inventory(&self) -> Result<Inventory, BackendError> {
-        self.inventory_as_regions_answer(|_, _| {}).await
+        self.inventory_as_regions_answer(|_, _, _| {}).await
     }
 
     /// The same, telling `answered` each region's environments as soon as that region has
     /// answered while others are still being read (the list shows them at once).
     pub async fn inventory_as_regions_answer(
         &self,
-        mut answered: impl FnMut(&str, &[Environment]),
+        mut answered: impl FnMut(&str, &str, &[Environment]),
     ) -> Result<Inventory, BackendError> {
         let mut pending: futures_util::stream::FuturesUnordered<_> = self
             .regions
             .iter()
             .enumerate()
-            .map(
-                |(i, r)| async move { (r.region.as_str(), self.region_inventory(r, i == 0).await) },
-            )
+            .map(|(i, r)| async move {
+                // Unqualified mappings belong to each account's first region.
+                let first = self.regions[..i].iter().all(|x| x.account != r.account);
+                (r, self.region_inventory(r, first).await)
+            })
             .collect();
         let mut results = Vec::new();
-        while let Some((region, result)) = pending.next().await {
+        while let Some((r, result)) = pending.next().await {
             if let Ok(part) = &result
                 && !pending.is_empty()
             {
-                answered(region, &part.environments);
+                answered(&r.region, &r.account, &part.environments);
             }
-            results.push(result);
+            results.push((r, result));
         }
+        let several = self.accounts() > 1 || !self.failed_accounts.is_empty();
         let mut inventory = Inventory::default();
         let mut credential_error = None;
-        for result in results {
+        let mut answered_any = false;
+        for (r, result) in results {
             match result {
                 Ok(part) => {
+                    answered_any = true;
                     inventory.environments.extend(part.environments);
                     inventory.problems.extend(part.problems);
                     inventory.failures.extend(part.failures);
                 }
+                // With several accounts, one account's expired login is its problem only.
+                Err(e @ BackendError::Credentials { .. }) if several => {
+                    let mut f = Misses::failure(&r.region, "credentials", &e);
+                    f.account = r.account.clone();
+                    inventory.problems.push(f.line());
+                    inventory.failures.push(f);
+                    credential_error.get_or_insert(e);
+                }
                 Err(e @ BackendError::Credentials { .. }) => credential_error = Some(e),
                 Err(e) => {
-                    inventory.problems.push(e.to_string());
-                    inventory.failures.push(Misses::failure("", "AWS", &e));
+                    let mut f = Misses::failure("", "AWS", &e);
+                    f.account = r.account.clone();
+                    inventory.problems.push(f.line());
+                    inventory.failures.push(f);
                 }
             }
         }
-        if let Some(e) = credential_error {
+        for f in &self.failed_accounts {
+            inventory.problems.push(f.line());
+            inventory.failures.push(f.clone());
+        }
+        if let Some(e) = credential_error
+            && (!several || !answered_any)
+        {
             return Err(e);
         }
         sort_for_list(&mut inventory.environments);
@@ -109,12 +130,12 @@ impl AwsBackend {
     ) -> Result<Inventory, BackendError> {
         let mut misses = Misses::default();
         let mut failures: Vec<ReadFailure> = Vec::new();
-        let (previous_at, previous) = self.previous_environments(&r.region);
+        let (previous_at, previous) = self.previous_environments(&r.id());
         let now = self.clock.now();
         let window = (now - 1800.0, now);
         // The services to describe in the first wave: the last complete listing's (kept
         // fresh in the background), or on a first refresh those found before (none).
-        let cached_listing = self.cached_listing(&r.region);
+        let cached_listing = self.cached_listing(&r.id());
         let known_arns: Vec<(&'static str, String)> = match &cached_listing {
             Some(((services, _), _)) => services
                 .iter()
@@ -180,6 +201,7 @@ impl AwsBackend {
             })
             .collect();
         let pairings = discovery::pair(
+            &r.account,
             &r.region,
             &service_resources,
             &cluster_resources,
@@ -363,10 +385,15 @@ impl AwsBackend {
             failures.push(Misses::failure(&r.region, "RDS parameter groups", &e));
         }
         for env in &mut environments {
-            env.read_only = self.guard.read_only_reason(env.account(), None);
+            env.read_only = r
+                .guard
+                .read_only_reason(env.account(), r.account_name.as_deref());
         }
         knowledge::reconcile(&mut environments, &previous, previous_at, &misses);
-        self.remember_environments(&r.region, &environments, now);
+        self.remember_environments(&r.id(), &environments, now);
+        for f in &mut failures {
+            f.account = r.account.clone();
+        }
         Ok(Inventory {
             environments,
             problems: failures.iter().map(ReadFailure::line).collect(),
@@ -406,14 +433,14 @@ impl AwsBackend {
     ) -> Result<ListedServices, BackendError> {
         match cached {
             Some((services, failed)) => {
-                self.relist_in_background(&r.region);
+                self.relist_in_background(&r.id());
                 let (services, mut problems) = services;
                 problems.extend(failed);
                 Ok((services, problems))
             }
             None => {
                 let listed = self.list_services(r).await?;
-                self.store_listing(&r.region, Ok(listed.clone()));
+                self.store_listing(&r.id(), Ok(listed.clone()));
                 Ok(listed)
             }
         }
@@ -452,11 +479,13 @@ impl AwsBackend {
         let backend = self.clone();
         let region = region.to_string();
         tokio::spawn(async move {
-            let result = match backend.region(&region) {
+            let result = match backend.region_by_id(&region) {
                 Ok(r) => backend.list_services(r).await,
                 Err(e) => Err(e),
             };
-            let result = result.map_err(|e| Misses::failure(&region, "listing services", &e));
+            // The failure names the region; the account is added with the region's others.
+            let name = region.rsplit('/').next().unwrap_or(&region).to_string();
+            let result = result.map_err(|e| Misses::failure(&name, "listing services", &e));
             backend.store_listing(&region, result);
         });
     }
@@ -603,7 +632,7 @@ impl AwsBackend {
         env: &Environment,
         since_seconds: f64,
     ) -> Result<Vec<Event>, BackendError> {
-        let r = self.region(&env.key.region)?;
+        let r = self.region_for(&env.key)?;
         let now = self.clock.now();
         let start = now - since_seconds;
         let mut out = Vec::new();
@@ -657,7 +686,7 @@ impl AwsBackend {
         end: Time,
         period: i32,
     ) -> Result<Vec<EnvMetrics>, BackendError> {
-        let r = self.region(region)?;
+        let r = self.region_of(region, envs)?;
         metrics::fetch(r, envs, start, end, period).await
     }
 
@@ -671,7 +700,7 @@ impl AwsBackend {
         end: Time,
     ) -> Result<Vec<EnvMetrics>, BackendError> {
         use metrics::Field;
-        let r = self.region(region)?;
+        let r = self.region_of(region, envs)?;
         let wanted = |f| matches!(f, Field::Requests | Field::Status5xx | Field::Capacity);
         metrics::fetch_fields(r, envs, start, end, 60, wanted).await
     }

@@ -60,7 +60,7 @@ impl AwsBackend {
                 db.id, db.status, env.key.name
             )));
         }
-        let r = self.region(&env.key.region)?;
+        let r = self.region_for(&env.key)?;
         self.scheduler_role(env)?;
         self.ensure_group(r).await?;
         let mut report = ActionReport {
@@ -255,7 +255,7 @@ impl AwsBackend {
     /// Ends a keep-awake now: restores the database as its schedule would, pauses a
     /// service that was paused before, frees the sleep schedules and removes the tags.
     pub async fn cancel_keep_awake(&self, env: &Environment) -> Result<ActionReport, BackendError> {
-        let r = self.region(&env.key.region)?;
+        let r = self.region_for(&env.key)?;
         let name = &env.key.name;
         let started = self.waits.now();
         let mut report = ActionReport {

@@ -26,6 +26,7 @@ impl Misses {
     /// Records a failure as typed (`failures`) and as the text problems list.
     pub fn failure(region: &str, service: &str, e: &BackendError) -> ReadFailure {
         ReadFailure {
+            account: String::new(),
             region: region.to_string(),
             service: service.to_string(),
             kind: e.kind(),
@@ -37,7 +38,12 @@ impl Misses {
 impl ReadFailure {
     /// "us-east-1: App Runner: <message>", the problems list's line.
     pub fn line(&self) -> String {
-        format!("{}: {}: {}", self.region, self.service, self.message)
+        let place = match (self.account.as_str(), self.region.as_str()) {
+            ("", region) => region.to_string(),
+            (account, "") => account.to_string(),
+            (account, region) => format!("{account}/{region}"),
+        };
+        format!("{place}: {}: {}", self.service, self.message)
     }
 }
 
@@ -171,10 +177,7 @@ mod tests {
 
     fn env(name: &str) -> Environment {
         Environment {
-            key: EnvKey {
-                region: "r".into(),
-                name: name.into(),
-            },
+            key: EnvKey::new("r", name),
             owner: None,
             discovery: Discovery::Tags,
             service: None,

@@ -269,10 +269,7 @@ mod tests {
     #[test]
     fn pause_events_decide_over_metrics() {
         let mut env = Environment {
-            key: crate::model::EnvKey {
-                region: "us-east-1".into(),
-                name: "dev".into(),
-            },
+            key: crate::model::EnvKey::new("us-east-1", "dev"),
             owner: None,
             discovery: crate::model::Discovery::Naming,
             service: None,

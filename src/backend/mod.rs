@@ -10,6 +10,7 @@ pub mod convert;
 pub mod discovery;
 mod ecr;
 mod environment;
+mod fleet;
 pub mod guard;
 pub(crate) mod inventory;
 mod keep_awake;
@@ -130,6 +131,9 @@ impl BackendError {
 /// CLI's warning, with its kind.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ReadFailure {
+    /// The account's label with several accounts at once ("" with one).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub account: String,
     pub region: String,
     /// "App Runner", "RDS", "ECR", "CloudWatch", ...
     pub service: String,
@@ -161,16 +165,31 @@ pub struct Inventory {
 }
 
 impl Inventory {
-    /// Finds `name` or `region/name`; refuses an ambiguous name with the choices.
+    /// Finds `name`, `region/name`, `account/name` or `account/region/name` (account: its
+    /// label, alias or id); refuses an ambiguous name with the choices.
     pub fn resolve(&self, wanted: &str) -> Result<&Environment, BackendError> {
-        let (region, name) = match wanted.split_once('/') {
-            Some((r, n)) => (Some(r), n),
-            None => (None, wanted),
+        let parts: Vec<&str> = wanted.split('/').collect();
+        let (account, region, name) = match parts.as_slice() {
+            [a, r, n] => (Some(*a), Some(*r), *n),
+            // One qualifier: a region or an account, whichever it names.
+            [q, n] => (Some(*q), Some(*q), *n),
+            _ => (None, None, wanted),
         };
         let matches: Vec<&Environment> = self
             .environments
             .iter()
-            .filter(|e| e.key.name == name && region.is_none_or(|r| r == e.key.region))
+            .filter(|e| {
+                let (in_account, in_region) = (
+                    account.is_none_or(|a| a == e.key.account),
+                    region.is_none_or(|r| r == e.key.region),
+                );
+                e.key.name == name
+                    && match parts.len() {
+                        3 => in_account && in_region,
+                        2 => in_account || in_region,
+                        _ => true,
+                    }
+            })
             .collect();
         match matches.as_slice() {
             [one] => Ok(one),
@@ -198,7 +217,12 @@ impl Inventory {
                 )))
             }
             many => Err(BackendError::InvalidInput(format!(
-                "{name:?} exists in several regions; say which: {}",
+                "{name:?} exists in several {}; say which: {}",
+                if many.iter().all(|e| e.key.account == many[0].key.account) {
+                    "regions"
+                } else {
+                    "accounts"
+                },
                 many.iter()
                     .map(|e| e.key.to_string())
                     .collect::<Vec<_>>()

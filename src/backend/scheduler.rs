@@ -261,16 +261,17 @@ impl AwsBackend {
 
     /// Every schedule of scale0's in the region's group, with its next firing; `env`
     /// narrows it to one environment. A missing group is no schedules.
-    /// Minutes in `[start, end)` when one of scale0's schedules in `region` failed to
-    /// call its target (EventBridge Scheduler's `TargetErrorCount` for the group; AWS does
-    /// not say which schedule, only the dead-letter queue would): (minute, failures).
+    /// Minutes in `[start, end)` when one of scale0's schedules in the region `id` (see
+    /// `region_ids`) failed to call its target (EventBridge Scheduler's `TargetErrorCount`
+    /// for the group; AWS does not say which schedule, only the dead-letter queue would):
+    /// (minute, failures).
     pub async fn schedule_failures(
         &self,
-        region: &str,
+        id: &str,
         start: f64,
         end: f64,
     ) -> Result<Vec<(f64, f64)>, BackendError> {
-        let r = self.region(region)?;
+        let r = self.region_by_id(id)?;
         let group = self.schedule_group();
         let points = super::metrics::fetch_sum(
             r,
@@ -290,7 +291,15 @@ impl AwsBackend {
         region: &str,
         env: Option<&str>,
     ) -> Result<Vec<PlannedSchedule>, BackendError> {
-        let r = self.region(region)?;
+        self.schedules_at(self.region(region)?, env).await
+    }
+
+    /// The same in one account's region (an environment's).
+    pub(super) async fn schedules_at(
+        &self,
+        r: &super::aws::RegionClients,
+        env: Option<&str>,
+    ) -> Result<Vec<PlannedSchedule>, BackendError> {
         let group = self.schedule_group();
         let mut names = Vec::new();
         let mut pages = r

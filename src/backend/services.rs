@@ -72,7 +72,7 @@ impl AwsBackend {
 
     pub async fn pause(&self, env: &Environment) -> Result<ActionReport, BackendError> {
         let s = self.service_ready(env, "pause", ServiceStatus::Running)?;
-        let r = self.region(&env.key.region)?;
+        let r = self.region_for(&env.key)?;
         let started = self.waits.now();
         self.compute(r, s)?.pause(s).await?;
         Ok(self.asked(
@@ -85,7 +85,7 @@ impl AwsBackend {
 
     pub async fn resume(&self, env: &Environment) -> Result<ActionReport, BackendError> {
         let s = self.service_ready(env, "resume", ServiceStatus::Paused)?;
-        let r = self.region(&env.key.region)?;
+        let r = self.region_for(&env.key)?;
         let started = self.waits.now();
         self.compute(r, s)?.resume(s).await?;
         let mut report = self.asked(
@@ -135,7 +135,7 @@ impl AwsBackend {
         image.validate()?;
         let s = self.service_of(env)?;
         Self::refuse_if_busy(s, "deploy to")?;
-        let r = self.region(&env.key.region)?;
+        let r = self.region_for(&env.key)?;
         let current = s.image_identifier.clone().ok_or_else(|| {
             BackendError::Refused(format!(
                 "{} is not deployed from an image repository",
@@ -287,7 +287,7 @@ impl AwsBackend {
         let s = self.service_of(env)?;
         // A deployment in flight: rolling back is cancelling it, where the kind can.
         if s.status == ServiceStatus::OperationInProgress {
-            let r = self.region(&env.key.region)?;
+            let r = self.region_for(&env.key)?;
             let started = self.waits.now();
             if let Some(id) = self.compute(r, s)?.cancel_deploy(s).await? {
                 return Ok(self.asked(

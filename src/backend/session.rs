@@ -26,7 +26,8 @@ pub enum DemoChoice {
 /// What to connect to.
 #[derive(Clone, Debug, Default)]
 pub struct Target {
-    pub profile: Option<String>,
+    /// AWS profiles: none (the default chain), one, or several at once.
+    pub profiles: Vec<String>,
     pub regions: Vec<String>,
     pub endpoint_url: Option<String>,
     /// The config file; the platform default when absent.
@@ -79,7 +80,7 @@ impl Session {
             return demo(target, config, None).await;
         }
         let mut options = ConnectOptions {
-            profile: target.profile.clone(),
+            profile: target.profiles.first().cloned(),
             regions: target.regions.clone(),
             endpoint_url: target.endpoint_url.clone(),
             region_endpoints: Vec::new(),
@@ -96,6 +97,9 @@ impl Session {
             options.demo_credentials = true;
         }
         let connected = async {
+            if target.profiles.len() > 1 {
+                return super::fleet::connect(&target.profiles, &options, &config).await;
+            }
             let backend =
                 AwsBackend::connect(options, config.clone(), TimeSource::server()).await?;
             backend.check_credentials().await?;
@@ -104,11 +108,18 @@ impl Session {
         .await;
         match connected {
             Ok(backend) => {
-                let regions: Vec<&str> = backend.regions().collect();
-                let label = match (&target.endpoint_url, &target.profile) {
+                let mut regions: Vec<&str> = Vec::new();
+                for r in backend.regions() {
+                    if !regions.contains(&r) {
+                        regions.push(r);
+                    }
+                }
+                let label = match (&target.endpoint_url, target.profiles.as_slice()) {
                     (Some(url), _) => format!("{url} {}", regions.join(", ")),
-                    (None, Some(p)) => format!("AWS {p} {}", regions.join(", ")),
-                    (None, None) => format!("AWS default profile {}", regions.join(", ")),
+                    (None, []) => format!("AWS default profile {}", regions.join(", ")),
+                    (None, profiles) => {
+                        format!("AWS {} {}", profiles.join(" + "), regions.join(", "))
+                    }
                 };
                 Ok(Session {
                     backend,

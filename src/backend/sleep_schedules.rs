@@ -22,9 +22,11 @@ impl AwsBackend {
         window: &SleepWindow,
         replace: bool,
     ) -> Result<ActionReport, BackendError> {
-        let r = self.region(&env.key.region)?;
+        let r = self.region_for(&env.key)?;
         let name = &env.key.name;
-        let existing = self.schedules_in(&env.key.region, Some(name)).await?;
+        let existing = self
+            .schedules_at(self.region_for(&env.key)?, Some(name))
+            .await?;
         let current: Vec<_> = existing
             .iter()
             .filter(|s| s.kind == "sleep" || s.kind == "wake")
@@ -167,7 +169,7 @@ impl AwsBackend {
         &self,
         env: &Environment,
     ) -> Result<ActionReport, BackendError> {
-        let r = self.region(&env.key.region)?;
+        let r = self.region_for(&env.key)?;
         let started = self.waits.now();
         let mut report = ActionReport {
             env: Some(env.key.clone()),
@@ -214,7 +216,7 @@ impl AwsBackend {
                 db.id, db.status
             ))
         })?;
-        let r = self.region(&env.key.region)?;
+        let r = self.region_for(&env.key)?;
         self.ensure_group(r).await?;
         let at = restart + 30.0 * 60.0;
         let spec = Spec {

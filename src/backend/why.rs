@@ -12,11 +12,12 @@ impl AwsBackend {
     /// Why and the schedules at once, each part with its own outcome (the desktop app's
     /// sleep panel).
     pub async fn plan(&self, env: &Environment) -> crate::model::plan::PlanRead {
-        let (why, schedules, month_so_far) = tokio::join!(
-            self.why(env),
-            self.schedules_in(&env.key.region, Some(&env.key.name)),
-            self.month_so_far(env),
-        );
+        let schedules = async {
+            let r = self.region_for(&env.key)?;
+            self.schedules_at(r, Some(&env.key.name)).await
+        };
+        let (why, schedules, month_so_far) =
+            tokio::join!(self.why(env), schedules, self.month_so_far(env));
         crate::model::plan::PlanRead {
             read_at: self.clock.now(),
             why: why.map_err(|e| e.to_string()),
@@ -41,7 +42,7 @@ impl AwsBackend {
     }
 
     pub async fn why(&self, env: &Environment) -> Result<Why, BackendError> {
-        let r = self.region(&env.key.region)?;
+        let r = self.region_for(&env.key)?;
         let now = self.clock.now();
         let keep = plan::keep_awake(env);
         let mut database = Vec::new();
@@ -72,7 +73,7 @@ impl AwsBackend {
             }
         }
         let sleep = match self
-            .schedules_in(&env.key.region, Some(&env.key.name))
+            .schedules_at(self.region_for(&env.key)?, Some(&env.key.name))
             .await
         {
             Ok(list) => {

@@ -96,7 +96,11 @@ pub async fn profiles(global: &GlobalArgs) -> Result<(), CliError> {
 }
 
 pub async fn login(global: &GlobalArgs, args: LoginArgs) -> Result<(), CliError> {
-    let profile = global.profile.clone().unwrap_or_else(|| "default".into());
+    let profile = match global.profiles.as_slice() {
+        [] => "default".to_string(),
+        [one] => one.clone(),
+        _ => return Err(CliError::Usage("log in to one profile at a time".into())),
+    };
     let set = profiles::load().await?;
     let target = profiles::sso_login(&set, &profile)?;
     let (oidc, endpoint) =

@@ -64,7 +64,7 @@ pub async fn connect(global: &GlobalArgs) -> Result<Session, CliError> {
         Err(_) => None,
     };
     let target = Target {
-        profile: global.profile.clone(),
+        profiles: global.profiles.clone(),
         regions: global.regions.clone(),
         endpoint_url: global.endpoint_url.clone(),
         config_path: global.config.clone(),
@@ -382,10 +382,12 @@ pub(super) fn check_inventory(global: &GlobalArgs, inventory: &Inventory) -> Res
     for problem in &inventory.problems {
         eprintln!("scale0: warning: can't read {problem}");
     }
+    // With several accounts, one account's credentials are its problem (a partial
+    // result); with one, nothing can be read.
     if let Some(f) = inventory
         .failures
         .iter()
-        .find(|f| matches!(f.kind, K::ExpiredCredentials | K::Credentials))
+        .find(|f| matches!(f.kind, K::ExpiredCredentials | K::Credentials) && f.account.is_empty())
     {
         return Err(CliError::Outcome {
             code: super::exit::CREDENTIALS,

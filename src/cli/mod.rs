@@ -63,9 +63,9 @@ pub struct Cli {
 
 #[derive(Args, Debug, Clone, Default)]
 pub struct GlobalArgs {
-    /// AWS profile (like AWS_PROFILE).
-    #[arg(long, global = true, env = "AWS_PROFILE")]
-    pub profile: Option<String>,
+    /// AWS profile (like AWS_PROFILE); repeat for several accounts at once.
+    #[arg(long = "profile", global = true, env = "AWS_PROFILE")]
+    pub profiles: Vec<String>,
     /// AWS region; repeat for several.
     #[arg(long = "region", global = true)]
     pub regions: Vec<String>,
@@ -225,7 +225,7 @@ pub fn main() -> ExitCode {
         drop(runtime);
         // The desktop app honours the same flags as the commands, --config included.
         let target = crate::backend::session::Target {
-            profile: cli.global.profile.clone(),
+            profiles: cli.global.profiles.clone(),
             regions: cli.global.regions.clone(),
             endpoint_url: cli.global.endpoint_url.clone(),
             config_path: cli.global.config.clone(),

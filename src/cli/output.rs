@@ -43,10 +43,12 @@ pub fn envs_table(envs: &[Environment], now: Time) -> String {
     if envs.is_empty() {
         return "no environments found\n".into();
     }
+    // With several accounts, each row says whose it is.
+    let accounts = envs.iter().any(|e| !e.key.account.is_empty());
     let rows: Vec<Vec<String>> = envs
         .iter()
         .map(|e| {
-            vec![
+            let mut row = vec![
                 e.key.name.clone(),
                 e.owner.clone().unwrap_or_else(|| "-".into()),
                 e.key.region.clone(),
@@ -56,15 +58,20 @@ pub fn envs_table(envs: &[Environment], now: Time) -> String {
                 e.phrase(Part::Image, now),
                 format!("{:?}", e.discovery).to_ascii_lowercase(),
                 crate::model::plan::keep_awake_phrase(e, now),
-            ]
+            ];
+            if accounts {
+                row.insert(1, e.key.account.clone());
+            }
+            row
         })
         .collect();
-    table(
-        &[
-            "ENV", "OWNER", "REGION", "KIND", "APP", "DATABASE", "IMAGE", "FOUND BY", "PLAN",
-        ],
-        &rows,
-    )
+    let mut header = vec![
+        "ENV", "OWNER", "REGION", "KIND", "APP", "DATABASE", "IMAGE", "FOUND BY", "PLAN",
+    ];
+    if accounts {
+        header.insert(1, "ACCOUNT");
+    }
+    table(&header, &rows)
 }
 
 pub fn status(
@@ -75,11 +82,14 @@ pub fn status(
     blockers: &[String],
 ) -> String {
     let mut o = String::new();
+    let place = match e.key.account.as_str() {
+        "" => e.key.region.clone(),
+        account => format!("{account}, {}", e.key.region),
+    };
     let _ = writeln!(
         o,
-        "{} ({}), owner {}",
+        "{} ({place}), owner {}",
         e.key.name,
-        e.key.region,
         e.owner.as_deref().unwrap_or("-")
     );
     let _ = writeln!(o, "  {}", e.summary(now));

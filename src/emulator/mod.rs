@@ -3,6 +3,7 @@
 //! one real HTTP listener per emulated service. Admin routes under `/_scale0/` move the
 //! clock and inject faults (see README).
 
+pub mod accounts;
 pub mod admin;
 pub mod admin_scheduler;
 pub mod api;
@@ -87,9 +88,24 @@ pub struct Shared {
     shutdown: watch::Sender<bool>,
     /// IAM Identity Center's clients, device codes and tokens.
     sso: Mutex<sso::Directory>,
+    /// The other accounts' worlds and whose access keys are whose (first account only).
+    accounts: Mutex<accounts::Registry>,
 }
 
 impl Shared {
+    fn new(world: World, clock: Clock) -> Shared {
+        let (shutdown, _) = watch::channel(false);
+        Shared {
+            world: Mutex::new(world),
+            clock,
+            faults: Mutex::new(Faults::default()),
+            calls: Mutex::new(Default::default()),
+            shutdown,
+            sso: Mutex::default(),
+            accounts: Mutex::default(),
+        }
+    }
+
     /// The world, caught up to the clock's present, and that present.
     pub fn world(&self) -> (MutexGuard<'_, World>, f64) {
         let now = self.clock.now();
@@ -153,15 +169,7 @@ impl Emulator {
         if options.seed == Seed::Demo {
             seed::demo(&mut world, start);
         }
-        let (shutdown, _) = watch::channel(false);
-        let shared = Arc::new(Shared {
-            world: Mutex::new(world),
-            clock,
-            faults: Mutex::new(Faults::default()),
-            calls: Mutex::new(Default::default()),
-            shutdown,
-            sso: Mutex::default(),
-        });
+        let shared = Arc::new(Shared::new(world, clock));
         let listener = TcpListener::bind(("127.0.0.1", options.port))
             .await
             .map_err(|source| EmulatorError::Bind {
@@ -178,8 +186,20 @@ impl Emulator {
         for i in 0..service_count {
             start_workload(&shared, i).await?;
         }
+        if options.seed == Seed::Demo {
+            // A second account to look at: production, read-only by its alias.
+            accounts::add(
+                &shared,
+                accounts::PRODUCTION,
+                accounts::PRODUCTION_ALIAS,
+                accounts::AccountSeed::Production,
+            )
+            .await?;
+            shared.map_key(accounts::PRODUCTION_KEY, accounts::PRODUCTION);
+        }
         let router = admin::routes()
             .merge(sso::routes())
+            .merge(accounts::routes())
             .merge(admin_scheduler::routes())
             .fallback(aws_request)
             .layer(axum::middleware::from_fn_with_state(
@@ -202,7 +222,12 @@ impl Emulator {
         tokio::spawn(async move {
             loop {
                 tokio::select! {
-                    _ = tokio::time::sleep(Duration::from_secs(1)) => { ticker.catch_up(); }
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {
+                        ticker.catch_up();
+                        for other in ticker.other_accounts() {
+                            other.catch_up();
+                        }
+                    }
                     _ = ticker.shutting_down() => break,
                 }
             }
@@ -253,6 +278,9 @@ impl Emulator {
 
     /// Stops the endpoint and every app listener; stalled requests end too.
     pub async fn shutdown(self) {
+        for other in self.shared.other_accounts() {
+            other.shutdown.send_replace(true);
+        }
         self.shared.shutdown.send_replace(true);
         if tokio::time::timeout(Duration::from_secs(3), self.server)
             .await
@@ -315,6 +343,8 @@ async fn aws_request(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    // The world of the account the credentials belong to.
+    let shared = shared.for_request(&headers);
     let request_id = uuid::Uuid::new_v4().to_string();
     let request = match protocol::decode(&method, uri.path(), uri.query(), &headers, &body) {
         Ok(r) => r,

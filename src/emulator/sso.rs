@@ -19,11 +19,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, PoisonError};
 use std::time::Instant;
 
-/// The accounts and roles the portal assigns to every user.
-pub const ACCOUNTS: [(&str, &str); 2] = [
-    ("123456789012", "scale0-demo"),
-    ("210987654321", "scale0-production"),
-];
+/// The roles the portal assigns to every user in every account (the emulator's accounts,
+/// `/_scale0/accounts`).
 pub const ROLES: [&str; 2] = ["Developer", "ReadOnly"];
 
 /// Seconds a device code stays valid, and the polling interval the client must keep.
@@ -387,9 +384,10 @@ async fn list_accounts(
     if let Err(r) = check_bearer(&shared, &headers) {
         return r;
     }
-    let all: Vec<Value> = ACCOUNTS
-        .iter()
-        .map(|(id, name)| json!({"accountId": id, "accountName": name, "emailAddress": format!("aws+{name}@example.com")}))
+    let all: Vec<Value> = shared
+        .accounts()
+        .into_iter()
+        .map(|a| json!({"accountId": a.id, "accountName": a.alias, "emailAddress": format!("aws+{}@example.com", a.alias)}))
         .collect();
     match page(&all, &query) {
         Ok((list, next)) => Json(json!({"accountList": list, "nextToken": next})).into_response(),
@@ -405,9 +403,10 @@ async fn list_account_roles(
     if let Err(r) = check_bearer(&shared, &headers) {
         return r;
     }
+    let known = shared.accounts();
     let Some(account) = query
         .get("account_id")
-        .filter(|a| ACCOUNTS.iter().any(|(id, _)| id == *a))
+        .filter(|a| known.iter().any(|k| k.id == **a))
     else {
         return portal_error(
             StatusCode::NOT_FOUND,
@@ -441,7 +440,7 @@ async fn get_role_credentials(
         .get("role_name")
         .map(String::as_str)
         .unwrap_or_default();
-    if !ACCOUNTS.iter().any(|(id, _)| *id == account) || !ROLES.contains(&role) {
+    if !shared.accounts().iter().any(|a| a.id == account) || !ROLES.contains(&role) {
         return portal_error(
             StatusCode::NOT_FOUND,
             "ResourceNotFoundException",
@@ -451,8 +450,14 @@ async fn get_role_credentials(
     // The client compares the expiry with its own clock, not the emulated one: an
     // emulator days ahead or behind must still hand out credentials that work now.
     let now = crate::clock::wall_now();
+    let key = format!(
+        "ASIA{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..16].to_uppercase()
+    );
+    // Requests signed with this key reach this account's world.
+    shared.map_key(&key, account);
     Json(json!({"roleCredentials": {
-        "accessKeyId": format!("ASIA{}", &uuid::Uuid::new_v4().simple().to_string()[..16].to_uppercase()),
+        "accessKeyId": key,
         "secretAccessKey": secret(),
         "sessionToken": format!("s0session-{}", secret()),
         // Milliseconds since the epoch, as the portal answers.

@@ -19,15 +19,31 @@ pub use knowledge::{FailureKind, Part, Unread};
 /// Epoch seconds.
 pub type Time = f64;
 
-/// An environment's identity: its name, and the region it lives in.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+/// An environment's identity: its name, the region it lives in, and with several
+/// accounts at once, the account's label (alias or id; empty with one account).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct EnvKey {
     pub region: String,
     pub name: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub account: String,
+}
+
+impl EnvKey {
+    pub fn new(region: &str, name: &str) -> EnvKey {
+        EnvKey {
+            region: region.to_string(),
+            name: name.to_string(),
+            account: String::new(),
+        }
+    }
 }
 
 impl std::fmt::Display for EnvKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if !self.account.is_empty() {
+            write!(f, "{}/", self.account)?;
+        }
         write!(f, "{}/{}", self.region, self.name)
     }
 }

@@ -8,10 +8,7 @@ use super::{
 
 pub fn environment(name: &str) -> Environment {
     Environment {
-        key: EnvKey {
-            region: "us-east-1".into(),
-            name: name.into(),
-        },
+        key: EnvKey::new("us-east-1", name),
         owner: None,
         discovery: Discovery::Tags,
         service: Some(ServiceState {

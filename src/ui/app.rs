@@ -569,7 +569,7 @@ impl App {
     /// one stops when its command channel closes.
     fn reconnect(&mut self, ctx: &egui::Context, demo: bool) {
         let target = super::worker::Target {
-            profile: self.settings.profile(),
+            profiles: self.settings.profiles(),
             regions: self.settings.regions(),
             endpoint_url: None,
             config_path: self.config_path.clone(),

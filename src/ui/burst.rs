@@ -165,10 +165,7 @@ mod tests {
 
     #[test]
     fn events_become_markers_once_and_only_for_the_running_burst() {
-        let env = EnvKey {
-            region: "us-east-1".into(),
-            name: "dave".into(),
-        };
+        let env = EnvKey::new("us-east-1", "dave");
         let mut s = BurstState {
             running: true,
             started_at: 100.0,

@@ -140,12 +140,14 @@ impl App {
                 }
                 Event::RegionAnswered {
                     region,
+                    account,
                     environments,
                 } => {
                     // The list shows a region as soon as it answers; the rest stay as they
                     // were until theirs do.
                     let inv = self.inventory.get_or_insert_with(Default::default);
-                    inv.environments.retain(|e| e.key.region != region);
+                    inv.environments
+                        .retain(|e| e.key.region != region || e.key.account != account);
                     inv.environments.extend(environments);
                     crate::backend::inventory::sort_for_list(&mut inv.environments);
                 }

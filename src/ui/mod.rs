@@ -74,8 +74,8 @@ pub fn run(target: worker::Target) -> Result<(), eframe::Error> {
                 .and_then(|s| eframe::get_value(s, eframe::APP_KEY))
                 .unwrap_or_default();
             let mut target = target;
-            if target.profile.is_none() {
-                target.profile = settings.profile();
+            if target.profiles.is_empty() {
+                target.profiles = settings.profiles();
             }
             if target.regions.is_empty() {
                 target.regions = settings.regions();

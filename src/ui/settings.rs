@@ -30,15 +30,20 @@ impl Default for Settings {
 }
 
 impl Settings {
-    pub fn profile(&self) -> Option<String> {
-        Some(self.profile.trim().to_string()).filter(|p| !p.is_empty())
+    /// The active profiles (`profile` holds them comma-separated; empty: the default
+    /// chain).
+    pub fn profiles(&self) -> Vec<String> {
+        split_list(&self.profile)
     }
 
     pub fn regions(&self) -> Vec<String> {
-        self.regions
-            .split(',')
-            .map(|r| r.trim().to_string())
-            .filter(|r| !r.is_empty())
-            .collect()
+        split_list(&self.regions)
     }
+}
+
+fn split_list(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(|r| r.trim().to_string())
+        .filter(|r| !r.is_empty())
+        .collect()
 }

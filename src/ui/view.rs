@@ -224,9 +224,13 @@ pub fn list_view<'a>(
     let mut rows = Vec::new();
     let mut hidden = 0;
     let mut owner: Option<Option<&str>> = None;
+    let several_regions = environments
+        .iter()
+        .any(|e| e.key.region != environments[0].key.region);
     for env in environments {
         let matches = filter.is_empty()
             || env.key.name.to_lowercase().contains(&filter)
+            || env.key.account.to_lowercase().contains(&filter)
             || env
                 .owner
                 .as_deref()
@@ -246,7 +250,12 @@ pub fn list_view<'a>(
         rows.push(ListRow {
             key: env.key.clone(),
             group,
-            name: env.key.name.clone(),
+            // With several accounts, each row says whose it is (and where, if that varies).
+            name: match (env.key.account.as_str(), several_regions) {
+                ("", _) => env.key.name.clone(),
+                (account, false) => format!("{}  {account}", env.key.name),
+                (account, true) => format!("{}  {account} {}", env.key.name, env.key.region),
+            },
             badge: env_badge(env),
             kind: env.service.as_ref().map_or("", |s| s.kind_label),
             summary: env.summary(now),

@@ -76,6 +76,8 @@ pub enum Event {
     /// `Inventory` follows.
     RegionAnswered {
         region: String,
+        /// The account's label with several accounts ("" with one).
+        account: String,
         environments: Vec<Environment>,
     },
     /// One environment's series for the window (seconds) it was asked for.
@@ -242,8 +244,12 @@ impl Sink {
             Event::Inventory { result, .. } => Some(("inventory".to_string(), fingerprint(result))),
             Event::RegionAnswered {
                 region,
+                account,
                 environments,
-            } => Some((format!("region {region}"), fingerprint(environments))),
+            } => Some((
+                format!("region {account}/{region}"),
+                fingerprint(environments),
+            )),
             Event::Metrics(key, window, result) => {
                 Some((format!("metrics {key:?} {window}"), fingerprint(result)))
             }
@@ -408,9 +414,10 @@ async fn handle(backend: &AwsBackend, command: Command, sink: &Sink) {
     let now = backend.clock().now();
     match command {
         Command::Refresh => {
-            let answered = |region: &str, environments: &[Environment]| {
+            let answered = |region: &str, account: &str, environments: &[Environment]| {
                 sink.send(Event::RegionAnswered {
                     region: region.to_string(),
+                    account: account.to_string(),
                     environments: environments.to_vec(),
                 })
             };
@@ -420,7 +427,7 @@ async fn handle(backend: &AwsBackend, command: Command, sink: &Sink) {
                 result: inventory,
             });
             // Failed schedule targets since the last quarter hour (told once per minute).
-            for region in backend.regions().map(str::to_string).collect::<Vec<_>>() {
+            for region in backend.region_ids() {
                 let result = backend.schedule_failures(&region, now - 900.0, now).await;
                 sink.send(Event::ScheduleFailures {
                     region,
@@ -440,15 +447,21 @@ async fn handle(backend: &AwsBackend, command: Command, sink: &Sink) {
         Command::Sparklines(envs) => {
             let mut out = Vec::new();
             let mut failed = Vec::new();
-            let regions: std::collections::BTreeSet<String> =
-                envs.iter().map(|e| e.key.region.clone()).collect();
-            for region in regions {
-                let refs: Vec<&Environment> =
-                    envs.iter().filter(|e| e.key.region == region).collect();
+            // One call per account and region: each has its own clients.
+            let places: std::collections::BTreeSet<(String, String)> = envs
+                .iter()
+                .map(|e| (e.key.account.clone(), e.key.region.clone()))
+                .collect();
+            for (account, region) in places {
+                let refs: Vec<&Environment> = envs
+                    .iter()
+                    .filter(|e| e.key.region == region && e.key.account == account)
+                    .collect();
                 let read = backend.sparkline_metrics(&region, &refs, now - 3600.0, now);
                 match read.await {
                     Ok(all) => out.extend(refs.iter().map(|e| e.key.clone()).zip(all)),
-                    Err(e) => failed.push((region, e)),
+                    Err(e) if account.is_empty() => failed.push((region, e)),
+                    Err(e) => failed.push((format!("{account}/{region}"), e)),
                 }
             }
             sink.send(Event::Sparklines(out, failed));

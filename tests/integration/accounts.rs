@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn write_config(home: &Path, endpoint: &str) {
+pub(crate) fn write_config(home: &Path, endpoint: &str) {
     std::fs::create_dir_all(home.join(".aws")).unwrap();
     std::fs::write(
         home.join(".aws/config"),
@@ -33,13 +33,13 @@ fn write_config(home: &Path, endpoint: &str) {
 }
 
 /// The token cache file the AWS CLI uses for sso-session "corp": SHA-1 of the name.
-fn cache_file(home: &Path) -> std::path::PathBuf {
+pub(crate) fn cache_file(home: &Path) -> std::path::PathBuf {
     home.join(".aws/sso/cache/ee0bfd2552fbd840c02cc48b6e823320543c450f.json")
 }
 
 /// Starts `scale0 login` and returns the child and the user code it printed (read on a
 /// blocking thread: the emulator serves on this test's runtime meanwhile).
-async fn start_login(home: &Path, extra: &[&str]) -> (std::process::Child, String) {
+pub(crate) async fn start_login(home: &Path, extra: &[&str]) -> (std::process::Child, String) {
     let home = home.to_path_buf();
     let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
     tokio::task::spawn_blocking(move || start_login_blocking(&home, &extra))
@@ -77,7 +77,7 @@ fn start_login_blocking(home: &Path, extra: &[String]) -> (std::process::Child, 
     (child, code.expect("the login printed a user code"))
 }
 
-fn finish(child: std::process::Child) -> (i32, String) {
+pub(crate) fn finish(child: std::process::Child) -> (i32, String) {
     let out = child.wait_with_output().unwrap();
     (
         out.status.code().unwrap_or(-1),

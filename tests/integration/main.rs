@@ -2,6 +2,7 @@
 //! embedded emulator on 127.0.0.1. One binary for all of them (see Cargo.toml).
 
 mod accounts;
+mod accounts_multi;
 mod backend;
 mod burst;
 mod canary;

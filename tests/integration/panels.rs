@@ -77,10 +77,7 @@ fn database(name: &str, power: Power) -> DatabaseState {
 
 fn env(name: &str, owner: &str, status: ServiceStatus, power: Power) -> Environment {
     Environment {
-        key: EnvKey {
-            region: "us-east-1".into(),
-            name: name.into(),
-        },
+        key: EnvKey::new("us-east-1", name),
         owner: Some(owner.into()),
         discovery: Discovery::Tags,
         service: Some(service(name, status)),
@@ -240,10 +237,7 @@ fn list_panel_groups_by_owner_with_badges_and_filters() {
     drop(h);
     assert_eq!(
         clicked,
-        Some(Intent::Select(EnvKey {
-            region: "us-east-1".into(),
-            name: "carol".into()
-        }))
+        Some(Intent::Select(EnvKey::new("us-east-1", "carol")))
     );
     let filtered = view::list_view(&envs, "CAR", None, &busy, &spark, NOW);
     assert_eq!(filtered.rows.len(), 1);

@@ -26,6 +26,8 @@ pub const MAX_PAGE: i32 = 10_000;
 pub struct LogTarget {
     pub env: String,
     pub region: String,
+    /// The account's label with several accounts at once ("" with one).
+    pub account: String,
     pub source: LogSource,
     pub place: LogPlace,
     /// How to turn this log on, should its group be missing.
@@ -116,7 +118,7 @@ impl AwsBackend {
         env: &Environment,
         source: LogSource,
     ) -> Result<LogTarget, BackendError> {
-        let region = self.region(&env.key.region)?;
+        let region = self.region_for(&env.key)?;
         let name = env.key.name.clone();
         let (place, enable_hint) = match source {
             LogSource::Db => {
@@ -158,6 +160,7 @@ impl AwsBackend {
         Ok(LogTarget {
             env: name,
             region: env.key.region.clone(),
+            account: env.key.account.clone(),
             source,
             place,
             enable_hint,
@@ -220,7 +223,10 @@ impl AwsBackend {
         query: &LogQuery,
         pacing: Pacing,
     ) -> Result<Follower, BackendError> {
-        let region = self.region(&target.region)?;
+        let region = self.region_for(&crate::model::EnvKey {
+            account: target.account.clone(),
+            ..crate::model::EnvKey::new(&target.region, &target.env)
+        })?;
         Ok(Follower::new(
             region.logs.clone(),
             self.clock().clone(),
@@ -328,6 +334,7 @@ mod tests {
     #[test]
     fn the_console_url_carries_group_window_and_pattern() {
         let target = LogTarget {
+            account: String::new(),
             env: "dev".into(),
             region: "eu-west-1".into(),
             source: LogSource::App,

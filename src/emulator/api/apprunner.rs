@@ -92,13 +92,7 @@ fn autoscaling_summary(w: &World, s: &Service) -> Value {
 
 pub fn service_json(w: &World, i: usize) -> Value {
     let s = &w.services[i];
-    let role = |name: &str| {
-        format!(
-            "arn:aws:iam::{}:role/{}-{name}",
-            super::super::world::ACCOUNT,
-            s.name
-        )
-    };
+    let role = |name: &str| format!("arn:aws:iam::{}:role/{}-{name}", w.account, s.name);
     json!({
         "ServiceName": s.name,
         "ServiceId": s.id,
@@ -134,7 +128,7 @@ pub fn service_json(w: &World, i: usize) -> Value {
                 "EgressType": "VPC",
                 "VpcConnectorArn": format!(
                     "arn:aws:apprunner:{}:{}:vpcconnector/scale0/1/{}",
-                    w.region, super::super::world::ACCOUNT, &s.id[..16]
+                    w.region, w.account, &s.id[..16]
                 ),
             },
             "IngressConfiguration": {"IsPubliclyAccessible": true},

@@ -3,7 +3,7 @@
 use super::{ApiError, ApiResult, paginate, required_str};
 use crate::emulator::Shared;
 use crate::emulator::shapes::AwsService;
-use crate::emulator::world::{ACCOUNT, Image, Repository, World};
+use crate::emulator::world::{Image, Repository, World};
 use serde_json::{Value, json};
 
 const SVC: AwsService = AwsService::Ecr;
@@ -21,14 +21,14 @@ pub fn call(shared: &Shared, op: &str, input: &Value) -> Option<ApiResult> {
 fn repository<'a>(w: &'a World, input: &Value) -> Result<&'a Repository, ApiError> {
     let name = required_str(SVC, input, "repositoryName")?;
     if let Some(registry) = input.get("registryId").and_then(Value::as_str)
-        && registry != ACCOUNT
+        && registry != w.account
     {
         return Err(not_found(name, registry));
     }
     w.repositories
         .iter()
         .find(|r| r.name == name)
-        .ok_or_else(|| not_found(name, ACCOUNT))
+        .ok_or_else(|| not_found(name, &w.account))
 }
 
 fn not_found(name: &str, registry: &str) -> ApiError {
@@ -55,8 +55,8 @@ fn page_size(input: &Value, default: usize) -> Result<usize, ApiError> {
 
 fn repository_json(w: &World, r: &Repository) -> Value {
     json!({
-        "repositoryArn": format!("arn:aws:ecr:{}:{ACCOUNT}:repository/{}", w.region, r.name),
-        "registryId": ACCOUNT,
+        "repositoryArn": format!("arn:aws:ecr:{}:{account}:repository/{}", w.region, r.name, account = w.account),
+        "registryId": w.account,
         "repositoryName": r.name,
         "repositoryUri": w.ecr_uri(&r.name),
         "createdAt": r.created_at,
@@ -79,7 +79,7 @@ fn describe_repositories(w: &World, input: &Value) -> ApiResult {
                     .repositories
                     .iter()
                     .find(|r| r.name == *name)
-                    .ok_or_else(|| not_found(name, ACCOUNT))?;
+                    .ok_or_else(|| not_found(name, &w.account))?;
                 selected.push(repository_json(w, r));
             }
         }
@@ -116,7 +116,7 @@ fn tag_filter(input: &Value) -> Result<impl Fn(&Image) -> bool, ApiError> {
 
 fn image_json(w: &World, r: &Repository, i: &Image) -> Value {
     json!({
-        "registryId": ACCOUNT,
+        "registryId": w.account,
         "repositoryName": r.name,
         "imageDigest": i.digest,
         "imageTags": if i.tags.is_empty() { Value::Null } else { json!(i.tags) },
@@ -160,8 +160,9 @@ fn describe_images(w: &World, input: &Value) -> ApiResult {
                     return Err(ApiError::new(
                         "ImageNotFoundException",
                         format!(
-                            "The image with imageId {{{what}}} does not exist within the repository with name '{}' in the registry with id '{ACCOUNT}'",
-                            r.name
+                            "The image with imageId {{{what}}} does not exist within the repository with name '{}' in the registry with id '{account}'",
+                            r.name,
+                            account = w.account
                         ),
                     ));
                 }

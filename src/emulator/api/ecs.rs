@@ -124,11 +124,7 @@ fn cluster_of(w: &World, input: &Value) -> Result<String, ApiError> {
 }
 
 fn cluster_arn(w: &World, name: &str) -> String {
-    format!(
-        "arn:aws:ecs:{}:{}:cluster/{name}",
-        w.region,
-        crate::emulator::world::ACCOUNT
-    )
+    format!("arn:aws:ecs:{}:{}:cluster/{name}", w.region, w.account)
 }
 
 fn max_results(input: &Value, default: usize, max: usize) -> Result<usize, ApiError> {
@@ -252,10 +248,7 @@ fn revised(w: &mut World, i: usize, input: &Value, now: f64) -> Result<Revision,
     let mut r = x.revision().clone();
     r.arn = format!(
         "arn:aws:ecs:{}:{}:service-revision/{}/{}/{id}",
-        w.region,
-        crate::emulator::world::ACCOUNT,
-        x.cluster,
-        s.name
+        w.region, w.account, x.cluster, s.name
     );
     r.created_at = now;
     if let Some(image) = input

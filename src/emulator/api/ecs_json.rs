@@ -9,11 +9,7 @@ use crate::emulator::world::service::Service;
 use serde_json::{Value, json};
 
 fn cluster_arn(w: &World, cluster: &str) -> String {
-    format!(
-        "arn:aws:ecs:{}:{}:cluster/{cluster}",
-        w.region,
-        crate::emulator::world::ACCOUNT
-    )
+    format!("arn:aws:ecs:{}:{}:cluster/{cluster}", w.region, w.account)
 }
 
 pub fn service_json(w: &World, i: usize, with_tags: bool) -> Value {
@@ -67,7 +63,7 @@ pub fn configuration_json(s: &Service, r: &Revision) -> Value {
         "cpu": r.cpu,
         "memory": r.memory,
         "healthCheckPath": r.health_check_path,
-        "executionRoleArn": format!("arn:aws:iam::{}:role/ecsTaskExecutionRole", crate::emulator::world::ACCOUNT),
+        "executionRoleArn": format!("arn:aws:iam::{}:role/ecsTaskExecutionRole", r.task_definition.split(':').nth(4).unwrap_or_default()),
         "primaryContainer": {"image": r.image, "containerPort": r.container_port},
         "scalingTarget": {
             "minTaskCount": r.scaling.min,
@@ -236,7 +232,7 @@ pub fn revision_json(w: &World, i: usize, r: &Revision) -> Value {
             }],
             "autoScaling": {
                 "scalableTarget": {
-                    "arn": format!("arn:aws:application-autoscaling:{}:{}:scalable-target/{}", w.region, crate::emulator::world::ACCOUNT, &s.name),
+                    "arn": format!("arn:aws:application-autoscaling:{}:{}:scalable-target/{}", w.region, w.account, &s.name),
                     "status": "ACTIVE",
                     "updatedAt": at,
                     "minCapacity": r.scaling.min,
@@ -252,7 +248,7 @@ pub fn revision_json(w: &World, i: usize, r: &Revision) -> Value {
             },
             "logGroups": [{"logGroupName": x.log_group, "status": "ACTIVE", "updatedAt": at}],
             "metricAlarms": [{
-                "arn": format!("arn:aws:cloudwatch:{}:{}:alarm:{}", w.region, crate::emulator::world::ACCOUNT, x.alarm_name),
+                "arn": format!("arn:aws:cloudwatch:{}:{}:alarm:{}", w.region, w.account, x.alarm_name),
                 "status": "ACTIVE",
                 "updatedAt": at,
             }],

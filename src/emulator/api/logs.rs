@@ -6,8 +6,8 @@
 use super::{ApiError, ApiResult, paginate};
 use crate::emulator::Shared;
 use crate::emulator::shapes::AwsService;
+use crate::emulator::world::World;
 use crate::emulator::world::logs::{FilterPattern, LogEvent, LogGroup, Position};
-use crate::emulator::world::{ACCOUNT, World};
 use serde_json::{Value, json};
 
 const SVC: AwsService = AwsService::Logs;
@@ -74,7 +74,11 @@ fn group<'a>(w: &'a World, input: &Value) -> Result<&'a LogGroup, ApiError> {
 }
 
 fn group_arn(w: &World, name: &str) -> String {
-    format!("arn:aws:logs:{}:{ACCOUNT}:log-group:{name}", w.region)
+    format!(
+        "arn:aws:logs:{}:{account}:log-group:{name}",
+        w.region,
+        account = w.account
+    )
 }
 
 fn describe_log_groups(w: &World, input: &Value) -> ApiResult {

@@ -202,7 +202,7 @@ pub fn demo(world: &mut World, now: f64) {
     // The role scale0's keep-awake and sleep schedules run as (README: "Scheduler role").
     world.scheduler.roles.insert(format!(
         "arn:aws:iam::{}:role/scale0-scheduler",
-        crate::emulator::world::ACCOUNT
+        world.account
     ));
     world.catch_up(now);
 }

@@ -3,8 +3,8 @@
 //! every Express service in the region's default VPC.
 
 use super::ServiceSpec;
+use crate::emulator::world::World;
 use crate::emulator::world::express::{Express, Revision, ScalingTarget};
-use crate::emulator::world::{ACCOUNT, World};
 
 pub const CLUSTER: &str = "default";
 /// Where scale0 keeps the scaling target a pause replaced (backend/compute/ecs_express.rs
@@ -21,14 +21,15 @@ pub fn shared_load_balancer(world: &World) -> String {
         .next()
         .unwrap_or_else(|| {
             format!(
-                "arn:aws:elasticloadbalancing:{}:{ACCOUNT}:loadbalancer/app/ecs-express-gateway-alb-default/5ca1e0a1b2c3d4e5",
-                world.region
+                "arn:aws:elasticloadbalancing:{}:{}:loadbalancer/app/ecs-express-gateway-alb-default/5ca1e0a1b2c3d4e5",
+                world.region, world.account
             )
         })
 }
 
 pub fn make_express(world: &mut World, i: usize, spec: &ServiceSpec, now: f64) {
     let region = world.region.clone();
+    let account = world.account.clone();
     let name = world.services[i].name.clone();
     let created_at = world.services[i].created_at;
     let load_balancer_arn = shared_load_balancer(world);
@@ -47,8 +48,8 @@ pub fn make_express(world: &mut World, i: usize, spec: &ServiceSpec, now: f64) {
     };
     let desired = if spec.paused { 0 } else { spec.min_size };
     let revision = Revision {
-        arn: format!("arn:aws:ecs:{region}:{ACCOUNT}:service-revision/{CLUSTER}/{name}/{rev}"),
-        task_definition: format!("arn:aws:ecs:{region}:{ACCOUNT}:task-definition/{name}:1"),
+        arn: format!("arn:aws:ecs:{region}:{account}:service-revision/{CLUSTER}/{name}/{rev}"),
+        task_definition: format!("arn:aws:ecs:{region}:{account}:task-definition/{name}:1"),
         image,
         digest,
         cpu: world.services[i].cpu.clone(),
@@ -59,7 +60,7 @@ pub fn make_express(world: &mut World, i: usize, spec: &ServiceSpec, now: f64) {
         created_at,
     };
     let s = &mut world.services[i];
-    s.arn = format!("arn:aws:ecs:{region}:{ACCOUNT}:service/{CLUSTER}/{name}");
+    s.arn = format!("arn:aws:ecs:{region}:{account}:service/{CLUSTER}/{name}");
     s.operations.clear();
     s.ready_instances = desired;
     if spec.paused {
@@ -72,7 +73,7 @@ pub fn make_express(world: &mut World, i: usize, spec: &ServiceSpec, now: f64) {
         cluster: CLUSTER.into(),
         status_code: "ACTIVE",
         infrastructure_role: format!(
-            "arn:aws:iam::{ACCOUNT}:role/ecsInfrastructureRoleForExpressServices"
+            "arn:aws:iam::{account}:role/ecsInfrastructureRoleForExpressServices"
         ),
         desired,
         running: desired,
@@ -82,7 +83,7 @@ pub fn make_express(world: &mut World, i: usize, spec: &ServiceSpec, now: f64) {
         deployments: Vec::new(),
         load_balancer_arn,
         target_group_arn: format!(
-            "arn:aws:elasticloadbalancing:{region}:{ACCOUNT}:targetgroup/ecs-gateway-tg-{}/{tg}",
+            "arn:aws:elasticloadbalancing:{region}:{account}:targetgroup/ecs-gateway-tg-{}/{tg}",
             &name[..name.len().min(16)]
         ),
         load_balancer_gone: false,
@@ -109,8 +110,9 @@ pub fn add_named_service(
 ) -> Option<usize> {
     let i = super::add_environment(world, spec, now)?;
     let region = world.region.clone();
+    let account = world.account.clone();
     let s = &mut world.services[i];
     s.name = name.to_string();
-    s.arn = format!("arn:aws:ecs:{region}:{ACCOUNT}:service/{CLUSTER}/{name}");
+    s.arn = format!("arn:aws:ecs:{region}:{account}:service/{CLUSTER}/{name}");
     Some(i)
 }

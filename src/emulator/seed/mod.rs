@@ -16,7 +16,7 @@ use super::world::service::{
     AppServer, AppSettings, AutoScaling, Operation, OperationStatus, OperationType, Service,
     ServiceMinute, ServiceStatus,
 };
-use super::world::{ACCOUNT, Image, Repository, World};
+use super::world::{Image, Repository, World};
 use rand::RngExt;
 
 pub const REPOSITORY: &str = "scale0";
@@ -216,10 +216,11 @@ pub fn add_environment(world: &mut World, spec: &EnvSpec, now: f64) -> Option<us
     let digest = ensure_image(world, &spec.env, now - 86400.0);
     let id = world.random_hex(32);
     let region = world.region.clone();
+    let account = world.account.clone();
     let default_scaling = s.max_concurrency == 100 && s.min_size == 1 && s.max_size == 25;
     let autoscaling_arn = if default_scaling {
         let arn = format!(
-            "arn:aws:apprunner:{region}:{ACCOUNT}:autoscalingconfiguration/DefaultConfiguration/1/00000000000000000000000000000001"
+            "arn:aws:apprunner:{region}:{account}:autoscalingconfiguration/DefaultConfiguration/1/00000000000000000000000000000001"
         );
         if world.autoscaling.iter().all(|a| a.arn != arn) {
             world.autoscaling.push(AutoScaling {
@@ -238,7 +239,7 @@ pub fn add_environment(world: &mut World, spec: &EnvSpec, now: f64) -> Option<us
         let config_name = format!("{name}-scaling");
         let suffix = world.random_hex(32);
         let arn = format!(
-            "arn:aws:apprunner:{region}:{ACCOUNT}:autoscalingconfiguration/{config_name}/1/{suffix}"
+            "arn:aws:apprunner:{region}:{account}:autoscalingconfiguration/{config_name}/1/{suffix}"
         );
         world.autoscaling.push(AutoScaling {
             arn: arn.clone(),
@@ -256,7 +257,7 @@ pub fn add_environment(world: &mut World, spec: &EnvSpec, now: f64) -> Option<us
     let image_identifier = format!("{}:{}", world.ecr_uri(REPOSITORY), spec.env);
     let create_op = world.uuid();
     world.services.push(Service {
-        arn: format!("arn:aws:apprunner:{region}:{ACCOUNT}:service/{name}/{id}"),
+        arn: format!("arn:aws:apprunner:{region}:{account}:service/{name}/{id}"),
         name,
         id,
         port: 0,
@@ -316,6 +317,7 @@ pub(super) fn new_cluster(
     now: f64,
 ) -> Cluster {
     let region = world.region.clone();
+    let account = world.account.clone();
     let writer_id = format!("{id}-instance-1");
     let resource = world.random_hex(26).to_ascii_uppercase();
     let writer_resource = world.random_hex(26).to_ascii_uppercase();
@@ -328,9 +330,9 @@ pub(super) fn new_cluster(
     };
     let mut cluster = Cluster {
         id: id.to_string(),
-        arn: format!("arn:aws:rds:{region}:{ACCOUNT}:cluster:{id}"),
+        arn: format!("arn:aws:rds:{region}:{account}:cluster:{id}"),
         resource_id: format!("cluster-{resource}"),
-        writer_arn: format!("arn:aws:rds:{region}:{ACCOUNT}:db:{writer_id}"),
+        writer_arn: format!("arn:aws:rds:{region}:{account}:db:{writer_id}"),
         writer_id,
         writer_resource_id: format!("db-{writer_resource}"),
         engine_version: spec.engine_version.clone(),
@@ -349,7 +351,7 @@ pub(super) fn new_cluster(
         http_endpoint_enabled: spec.http_endpoint,
         master_user_secret_arn: spec.managed_secret.then(|| {
             format!(
-                "arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:rds!cluster-{id}-{secret_suffix}"
+                "arn:aws:secretsmanager:{region}:{account}:secret:rds!cluster-{id}-{secret_suffix}"
             )
         }),
         database_name: id.to_string(),

@@ -125,7 +125,7 @@ impl World {
         let cluster = x.cluster.clone();
         let arn = format!(
             "arn:aws:ecs:{region}:{}:service-deployment/{cluster}/{name}/{id}",
-            super::ACCOUNT
+            self.account
         );
         // Tasks to replace: a canary with bakes. Nothing to replace: a reconcile.
         let canary = image_changed && x.running > 0;

@@ -95,6 +95,8 @@ pub enum Connect {
 
 pub struct World {
     pub region: String,
+    /// The account this world is (ARNs, ECR registry); each account has its own world.
+    pub account: String,
     pub services: Vec<Service>,
     pub autoscaling: Vec<AutoScaling>,
     pub clusters: Vec<Cluster>,
@@ -116,6 +118,7 @@ impl World {
     pub fn empty(region: &str, now: f64) -> World {
         World {
             region: region.to_string(),
+            account: ACCOUNT.to_string(),
             services: Vec::new(),
             autoscaling: Vec::new(),
             clusters: Vec::new(),
@@ -204,8 +207,8 @@ impl World {
 
     pub fn ecr_uri(&self, repository: &str) -> String {
         format!(
-            "{ACCOUNT}.dkr.ecr.{}.amazonaws.com/{repository}",
-            self.region
+            "{}.dkr.ecr.{}.amazonaws.com/{repository}",
+            self.account, self.region
         )
     }
 

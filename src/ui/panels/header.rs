@@ -12,8 +12,13 @@ pub fn show(ui: &mut Ui, view: &HeaderView) {
         ui.heading(&env.key.name);
         badge(ui, &view.badge);
         ui.label(RichText::new(&env.key.region).color(theme::MUTED));
-        if let Some(account) = env.account() {
-            ui.label(RichText::new(format!("account {account}")).color(theme::MUTED));
+        let account = match (env.key.account.as_str(), env.account()) {
+            ("", id) => id.map(|id| format!("account {id}")),
+            (label, Some(id)) if label != id => Some(format!("account {label} ({id})")),
+            (label, _) => Some(format!("account {label}")),
+        };
+        if let Some(account) = account {
+            ui.label(RichText::new(account).color(theme::MUTED));
         }
         if let Some(why) = &env.read_only {
             // Visible before any button is tried: nothing here can be changed from scale0.

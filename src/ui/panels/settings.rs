@@ -15,7 +15,7 @@ pub fn show(ctx: &egui::Context, open: bool, settings: &mut Settings) -> Option<
         .collapsible(false)
         .open(&mut still_open)
         .show(ctx, |ui: &mut Ui| {
-            let label = ui.label("AWS profile (empty: the default chain)");
+            let label = ui.label("AWS profiles, comma-separated (empty: the default chain)");
             ui.text_edit_singleline(&mut settings.profile)
                 .labelled_by(label.id);
             let label = ui.label("Regions, comma-separated (empty: the profile's)");

@@ -4,8 +4,8 @@
 
 use super::{check_filters, required_str};
 use crate::emulator::api::{ApiError, ApiResult};
+use crate::emulator::world::World;
 use crate::emulator::world::cluster::Cluster;
-use crate::emulator::world::{ACCOUNT, World};
 use serde_json::{Value, json};
 
 fn proxies(w: &World) -> impl Iterator<Item = (&Cluster, &str)> {
@@ -17,7 +17,7 @@ fn proxies(w: &World) -> impl Iterator<Item = (&Cluster, &str)> {
 fn proxy_json(w: &World, c: &Cluster, name: &str) -> Value {
     json!({
         "DBProxyName": name,
-        "DBProxyArn": format!("arn:aws:rds:{}:{ACCOUNT}:db-proxy:prx-{}", w.region, c.resource_id.trim_start_matches("cluster-")),
+        "DBProxyArn": format!("arn:aws:rds:{}:{account}:db-proxy:prx-{}", w.region, c.resource_id.trim_start_matches("cluster-"), account = w.account),
         "Status": "available",
         "EngineFamily": "POSTGRESQL",
         "Endpoint": format!("{name}.proxy-c0scale0demo.{}.rds.amazonaws.com", w.region),
@@ -71,7 +71,7 @@ pub(super) fn describe_global_clusters(w: &World, input: &Value) -> ApiResult {
         .map(|(c, g)| {
             json!({
                 "GlobalClusterIdentifier": g,
-                "GlobalClusterArn": format!("arn:aws:rds::{ACCOUNT}:global-cluster:{g}"),
+                "GlobalClusterArn": format!("arn:aws:rds::{account}:global-cluster:{g}", account = w.account),
                 "GlobalClusterResourceId": format!("cluster-{}", c.resource_id.trim_start_matches("cluster-")),
                 "Status": "available",
                 "Engine": "aurora-postgresql",
@@ -101,9 +101,9 @@ pub(super) fn describe_integrations(w: &World, _input: &Value) -> ApiResult {
         .map(|(c, name)| {
             json!({
                 "IntegrationName": name,
-                "IntegrationArn": format!("arn:aws:rds:{}:{ACCOUNT}:integration:{name}", w.region),
+                "IntegrationArn": format!("arn:aws:rds:{}:{account}:integration:{name}", w.region, account = w.account),
                 "SourceArn": c.arn,
-                "TargetArn": format!("arn:aws:redshift-serverless:{}:{ACCOUNT}:namespace/analytics", w.region),
+                "TargetArn": format!("arn:aws:redshift-serverless:{}:{account}:namespace/analytics", w.region, account = w.account),
                 "Status": "active",
                 "CreateTime": c.created_at,
             })

@@ -9,8 +9,8 @@ use modify::{modify_capacity, modify_cluster, start_cluster, stop_cluster};
 use super::{ApiError, ApiResult, merge_tags, paginate, required_str, tags_from, tags_json};
 use crate::emulator::Shared;
 use crate::emulator::shapes::AwsService;
+use crate::emulator::world::World;
 use crate::emulator::world::cluster::{Cluster, ClusterStatus, DbMode};
-use crate::emulator::world::{ACCOUNT, World};
 use serde_json::{Value, json};
 
 const SVC: AwsService = AwsService::Rds;
@@ -180,7 +180,7 @@ pub fn cluster_json(w: &World, c: &Cluster) -> Value {
         "EnabledCloudwatchLogsExports": if c.log_export { json!(["postgresql"]) } else { json!([]) },
         "MasterUserSecret": c.master_user_secret_arn.as_ref().map(|arn| json!({
             "SecretArn": arn, "SecretStatus": "active",
-            "KmsKeyId": format!("arn:aws:kms:{}:{ACCOUNT}:key/5ca1e000-0000-4000-8000-000000000000", w.region),
+            "KmsKeyId": format!("arn:aws:kms:{}:{account}:key/5ca1e000-0000-4000-8000-000000000000", w.region, account = w.account),
         })),
         "AutomaticRestartTime": c.automatic_restart_time,
         "ClusterCreateTime": c.created_at,
