@@ -43,7 +43,9 @@ pub struct App {
     pub(super) images: HashMap<EnvKey, Vec<Image>>,
     pub(super) timeline: HashMap<EnvKey, Vec<TimelineEvent>>,
     pub(super) plans: HashMap<EnvKey, crate::model::plan::PlanRead>,
-    pub(super) busy: HashMap<EnvKey, String>,
+    /// Each environment's running action: its label, when it started (server clock), and
+    /// the action table's timeout for it.
+    pub(super) busy: HashMap<EnvKey, Running>,
     pub notifications: Vec<Notification>,
     pub(super) show_history: bool,
     pub(super) confirm: Option<(Environment, Action)>,
@@ -289,14 +291,15 @@ impl App {
         panels::header::show(ui, &header);
         ui.separator();
         let cx = self.context(Some(&env));
-        let actions = view::actions_view(
+        let mut actions = view::actions_view(
             &cx,
-            self.busy.get(&env.key).cloned(),
+            self.busy.get(&env.key).map(|r| r.progress(now)),
             self.images.get(&env.key).map(Vec::as_slice).unwrap_or(&[]),
             env.image.as_ref().and_then(|i| i.digest.as_deref()),
             self.image_choice.clone(),
             now,
         );
+        actions.newer_while_paused = newer_while_paused(&env);
         intents.extend(panels::actions::show(ui, &actions));
         let burst = BurstView {
             form: self.burst.form.clone(),
@@ -444,6 +447,7 @@ impl App {
             | Intent::LogSelect(_)
             | Intent::LogsAt(_)) => self.apply_logs(intent),
             Intent::KeepAwakeUntil(until) => self.keep_awake(until),
+            Intent::ResumeAndDeployNewer => self.resume_and_deploy_newer(),
         }
     }
 
@@ -524,6 +528,31 @@ impl App {
         }
     }
 
+    /// Resume, then deploy the newer image at the tag (one deploy with resume: in order),
+    /// after the same confirmation a deploy asks for.
+    fn resume_and_deploy_newer(&mut self) {
+        let Some(env) = self.selected_env().cloned() else {
+            return;
+        };
+        if let Err(why) = actions::precondition(Verb::ResumeService, &self.context(Some(&env))) {
+            return self.notify(format!("Resume: not now: {why}"), false);
+        }
+        match newer_while_paused(&env) {
+            Some(tag) => {
+                let action = Action::DeployImage {
+                    image: ImageRef::Tag(tag),
+                    resume: true,
+                    wait: true,
+                };
+                self.confirm = Some((env, action));
+            }
+            None => self.notify(
+                format!("{}: no newer image is waiting", env.key.name),
+                false,
+            ),
+        }
+    }
+
     /// Keeps the selected environment awake until `until`, set by this computer's user.
     fn keep_awake(&mut self, until: f64) {
         if let Some(env) = self.selected_env().cloned() {
@@ -533,7 +562,12 @@ impl App {
     }
 
     pub(super) fn start(&mut self, env: Environment, action: Action) {
-        self.busy.insert(env.key.clone(), action.label());
+        let running = Running {
+            label: action.label(),
+            started: self.worker.now(),
+            timeout: action.verb().timeout(),
+        };
+        self.busy.insert(env.key.clone(), running);
         self.notify(
             format!("{}: {} started", env.key.name, action.label()),
             true,
@@ -636,4 +670,43 @@ impl App {
         // New data and input repaint at once; time passing only when it changes the screen.
         ctx.request_repaint_after(self.next_frame_in());
     }
+}
+
+/// An action the window started and is waiting for.
+#[derive(Clone, Debug)]
+pub struct Running {
+    pub label: String,
+    pub started: f64,
+    pub timeout: Option<f64>,
+}
+
+impl Running {
+    /// "Wake environment: running 0:42 (gives up after 10:00)".
+    pub fn progress(&self, now: f64) -> String {
+        let clock = |s: f64| {
+            let s = s.max(0.0) as u64;
+            format!("{}:{:02}", s / 60, s % 60)
+        };
+        match self.timeout {
+            Some(t) => format!(
+                "{}: running {} (gives up after {})",
+                self.label,
+                clock(now - self.started),
+                clock(t)
+            ),
+            None => format!("{}: running {}", self.label, clock(now - self.started)),
+        }
+    }
+}
+
+/// The tag a newer image was pushed to while the environment's service was paused.
+fn newer_while_paused(env: &Environment) -> Option<String> {
+    let paused = env
+        .service
+        .as_ref()
+        .is_some_and(|s| s.status == crate::model::ServiceStatus::Paused);
+    env.image
+        .as_ref()
+        .filter(|i| paused && i.newer_waiting)
+        .and_then(|i| i.tag.clone())
 }

@@ -41,4 +41,6 @@ pub enum Intent {
     Copy(String),
     /// Keep the selected environment awake until this time (the server's clock).
     KeepAwakeUntil(f64),
+    /// Resume the paused service and deploy the newer image pushed to its tag.
+    ResumeAndDeployNewer,
 }

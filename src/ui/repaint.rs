@@ -45,6 +45,10 @@ impl App {
         if let Some(t) = self.inventory_at {
             wait = wait.min(until_text_changes(now - t));
         }
+        // A running action's elapsed time ticks by the second.
+        if let Some(running) = self.selected_env().and_then(|e| self.busy.get(&e.key)) {
+            wait = wait.min(1.0 - (now - running.started).rem_euclid(1.0) + 0.01);
+        }
         // The selected database's auto-pause countdown ticks by the second in its last minute.
         if let Some(at) = self
             .selected_env()

@@ -314,6 +314,9 @@ pub struct ActionsView {
     pub images: Vec<ImageChoice>,
     pub chosen: Option<String>,
     pub deploy_disabled: Option<String>,
+    /// A newer image pushed to the tag while the service was paused (the tag): resume
+    /// would run the old one, so resume-then-deploy is offered.
+    pub newer_while_paused: Option<String>,
 }
 
 /// The environment verbs that are buttons in the action bar, in the table's order.
@@ -395,6 +398,7 @@ pub fn actions_view(
         images,
         chosen,
         deploy_disabled,
+        newer_while_paused: None,
     }
 }
 

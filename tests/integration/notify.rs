@@ -44,6 +44,12 @@ async fn desktop_notifications_come_once_per_event_and_extend_keeps_awake() {
     });
     h.run_steps(2);
     h.get_by_label("Wake environment").click();
+    // While it runs, the action bar says for how long, and how long it may take at most.
+    h.run_steps(2);
+    assert!(
+        has_label(&h, "Wake environment: running 0:0") && has_label(&h, "(gives up after "),
+        "the running action shows its elapsed time"
+    );
     step_until(&mut h, &emu, 5.0, "carol's wake to finish", |h| {
         h.state()
             .notifications

@@ -202,3 +202,33 @@ async fn desktop_app_reads_the_servers_clock_days_ahead_and_behind() {
         emu.shutdown().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_service_with_a_newer_push_offers_resume_then_deploy() {
+    let emu = emulator(Seed::Demo).await;
+    let b = backend(&emu).await;
+    let mut h = harness(&emu, b);
+    step_until(&mut h, &emu, 0.0, "the environment list", |h| {
+        has_label(h, "frank")
+    });
+    h.run_steps(4);
+    // frank's service is paused and a newer :frank was pushed since.
+    h.get_by_label("frank").click();
+    step_until(&mut h, &emu, 0.0, "frank's offer", |h| {
+        has_label(h, "Resume and deploy newer :frank")
+    });
+    assert!(has_label(&h, "Resume runs the image it last ran"));
+    h.get_by_label("Resume and deploy newer :frank").click();
+    h.run_steps(2);
+    h.get_by_label("Yes, go ahead").click();
+    step_until(&mut h, &emu, 10.0, "the resume and the deploy", |h| {
+        h.state()
+            .notifications
+            .iter()
+            .any(|n| n.text.contains("Deploy :frank") && n.text.contains("done"))
+    });
+    // Running, on the newer image: the offer is gone.
+    step_until(&mut h, &emu, 5.0, "frank running the newer image", |h| {
+        has_label(h, "app running") && !has_label(h, "Resume and deploy newer")
+    });
+}

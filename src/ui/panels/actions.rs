@@ -36,7 +36,7 @@ pub fn show(ui: &mut Ui, view: &ActionsView) -> Option<Intent> {
         }
         if let Some(what) = &view.busy {
             ui.spinner();
-            ui.label(format!("{what}: running"));
+            ui.label(what);
             // Long actions (wake, deploy: minutes) can be stopped from here.
             if ui
                 .button("Cancel")
@@ -47,6 +47,23 @@ pub fn show(ui: &mut Ui, view: &ActionsView) -> Option<Intent> {
             }
         }
     });
+    if let Some(tag) = &view.newer_while_paused {
+        ui.horizontal_wrapped(|ui| {
+            ui.colored_label(
+                super::theme::WARN,
+                format!(
+                    "a newer :{tag} was pushed while paused; Resume runs the image it last ran"
+                ),
+            );
+            if ui
+                .button(format!("Resume and deploy newer :{tag}"))
+                .on_hover_text("Resume the service, then deploy the image now at the tag")
+                .clicked()
+            {
+                intent = Some(Intent::ResumeAndDeployNewer);
+            }
+        });
+    }
     ui.horizontal(|ui| {
         let current = view
             .chosen
