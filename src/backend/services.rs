@@ -84,13 +84,27 @@ impl AwsBackend {
     }
 
     pub async fn resume(&self, env: &Environment) -> Result<ActionReport, BackendError> {
+        self.resume_with(env, None).await
+    }
+
+    /// Resume; with `tasks`, to that many tasks (ECS Express when its size is lost).
+    pub async fn resume_with(
+        &self,
+        env: &Environment,
+        tasks: Option<u32>,
+    ) -> Result<ActionReport, BackendError> {
         let s = self.service_ready(env, "resume", ServiceStatus::Paused)?;
         let r = self.region(&env.key.region)?;
         let started = self.waits.now();
-        self.compute(r, s)?.resume(s).await?;
+        let kind = self.compute(r, s)?;
+        match tasks {
+            Some(n) => kind.resume_sized(s, n).await?,
+            None => kind.resume(s).await?,
+        }
+        let sized = tasks.map_or(String::new(), |n| format!(" to {n} task(s)"));
         let mut report = self.asked(
             env,
-            format!("asked {} to resume {}", s.kind_label, s.name),
+            format!("asked {} to resume {}{sized}", s.kind_label, s.name),
             started,
             self.compute(r, s)?.resume_takes(),
         );

@@ -8,6 +8,7 @@ mod canary;
 mod cli;
 mod common;
 mod ecs_express;
+mod ecs_sleep;
 mod emulator_calibration;
 mod emulator_cli;
 mod emulator_ecs;
