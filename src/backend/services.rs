@@ -247,12 +247,16 @@ impl AwsBackend {
             return Ok(report);
         }
         let started = self.waits.now();
+        let mut last = "not listed yet".to_string();
         loop {
             let op = kind
                 .operations(s)
                 .await?
                 .into_iter()
                 .find(|o| o.id == operation_id);
+            if let Some(o) = &op {
+                last = o.status.clone();
+            }
             match op {
                 Some(o) if o.status == "SUCCEEDED" => {
                     report.steps.push(Step {
@@ -283,8 +287,18 @@ impl AwsBackend {
                 _ => {}
             }
             if self.waits.now() >= deadline {
+                let next = if s.facts.cancels_by_rollback {
+                    format!(
+                        "`scale0 rollback {}` stops it and returns to the previous image",
+                        env.key.name
+                    )
+                } else {
+                    format!("`scale0 status {}` shows when it ends", env.key.name)
+                };
                 return Err(BackendError::Timeout(format!(
-                    "the deployment of {new_identifier} was still running when the timeout passed"
+                    "the deployment of {new_identifier} was still {last} after {:.0} s, when the timeout passed; it goes on in {}: {next}",
+                    self.waits.now() - started,
+                    s.kind_label
                 )));
             }
             self.waits.sleep(5.0).await;

@@ -311,6 +311,7 @@ impl ComputeKind for EcsExpress {
                 _ => (ServiceStatus::Running, None),
             };
             let mut warning = None;
+            let mut cut_off = false;
             if let Some(lb) = load_balancer
                 && lb.status().as_str() != "ACTIVE"
             {
@@ -319,6 +320,7 @@ impl ComputeKind for EcsExpress {
                     lb.status().as_str(),
                     lb.status_reason().unwrap_or("no reason given")
                 ));
+                cut_off = true;
             }
             let scaling = config.and_then(|c| c.scaling_target()).map(|t| Scaling {
                 // Concurrency does not drive it: 0 says "not concurrency-based".
@@ -372,6 +374,7 @@ impl ComputeKind for EcsExpress {
                     paused_word: Some("scaled to zero"),
                     difference: Some(DIFFERENCE),
                     warning,
+                    cut_off,
                     ids,
                     cancels_by_rollback: true,
                     log_group,
