@@ -234,3 +234,43 @@ async fn resume_with_the_size_lost_refuses_then_tasks_n_restores_it() {
         "{e}"
     );
 }
+
+/// Paused by scale0 (min 0, size in the tag), woken by a schedule (desired only), paused
+/// again: the recorded size survives, so resume still restores minimum 1.
+#[tokio::test]
+async fn a_second_pause_after_a_scheduled_wake_keeps_the_recorded_size() {
+    let mut gina = express_env("gina", "gina", false);
+    gina.cluster = None;
+    let emu = emulator_with(&[gina]).await;
+    let b = backend(&emu).await;
+    b.pause(&fresh(&b, "gina").await).await.expect("pause");
+    emu.advance(61.0);
+    // What the wake schedule's universal target does.
+    let ecs = crate::emulator_ecs::ecs(&emu).await;
+    ecs.update_service()
+        .cluster("default")
+        .service("scale0-gina")
+        .desired_count(1)
+        .send()
+        .await
+        .unwrap();
+    emu.advance(61.0);
+    let env = fresh(&b, "gina").await;
+    assert_eq!(env.service.as_ref().unwrap().status, ServiceStatus::Running);
+    b.pause(&env).await.expect("pause again");
+    emu.advance(61.0);
+    let env = fresh(&b, "gina").await;
+    let tag = env
+        .service
+        .as_ref()
+        .unwrap()
+        .tags
+        .iter()
+        .find(|(k, _)| k == SCALING_TAG);
+    assert_eq!(
+        tag.map(|(_, v)| v.as_str()),
+        Some("min=1,max=4,metric=AVERAGE_CPU,target=60")
+    );
+    b.resume(&env).await.expect("resume");
+    assert_eq!(tasks(&emu, "scale0-gina").2, 1, "minimum restored");
+}
