@@ -398,7 +398,10 @@ pub enum Action {
     StopDb,
     StartDb,
     PauseService,
-    ResumeService,
+    /// `tasks`: how many to run (ECS Express whose size from before the pause is lost).
+    ResumeService {
+        tasks: Option<u32>,
+    },
     /// `resume`: resume a paused service first (otherwise a paused service refuses).
     DeployImage {
         image: ImageRef,
@@ -425,7 +428,7 @@ impl Action {
             Action::StopDb => Verb::StopDb,
             Action::StartDb => Verb::StartDb,
             Action::PauseService => Verb::PauseService,
-            Action::ResumeService => Verb::ResumeService,
+            Action::ResumeService { .. } => Verb::ResumeService,
             Action::DeployImage { .. } => Verb::DeployImage,
             Action::Rollback { .. } => Verb::Rollback,
             Action::KeepAwake { .. } => Verb::KeepAwake,
@@ -459,7 +462,7 @@ impl Action {
             Verb::StopDb => Action::StopDb,
             Verb::StartDb => Action::StartDb,
             Verb::PauseService => Action::PauseService,
-            Verb::ResumeService => Action::ResumeService,
+            Verb::ResumeService => Action::ResumeService { tasks: None },
             Verb::Rollback => Action::Rollback { wait: true },
             Verb::CancelKeepAwake => Action::CancelKeepAwake,
             _ => return None,

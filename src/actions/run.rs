@@ -62,7 +62,7 @@ pub async fn run(
             Action::StopDb => backend.stop_database(env).await,
             Action::StartDb => backend.start_database(env).await,
             Action::PauseService => backend.pause(env).await,
-            Action::ResumeService => backend.resume(env).await,
+            Action::ResumeService { tasks } => backend.resume_with(env, *tasks).await,
             Action::DeployImage {
                 image,
                 resume,

@@ -138,6 +138,17 @@ impl AwsBackend {
                 }
             }
         }
+        // Nothing can reach it (ECS's load balancer gone): say so now, not at the timeout.
+        if s.facts.cut_off {
+            let why = s
+                .facts
+                .warning
+                .as_deref()
+                .unwrap_or("its entry point is gone");
+            let e = BackendError::Refused(format!("{} can't answer: {why}", s.name));
+            report.failed("app answering", &e);
+            return Ok(report);
+        }
         if let Some(url) = s.http_url() {
             let t = self.waits.now();
             match self.wait_for_url(&url, deadline).await {

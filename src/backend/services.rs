@@ -84,13 +84,27 @@ impl AwsBackend {
     }
 
     pub async fn resume(&self, env: &Environment) -> Result<ActionReport, BackendError> {
+        self.resume_with(env, None).await
+    }
+
+    /// Resume; with `tasks`, to that many tasks (ECS Express when its size is lost).
+    pub async fn resume_with(
+        &self,
+        env: &Environment,
+        tasks: Option<u32>,
+    ) -> Result<ActionReport, BackendError> {
         let s = self.service_ready(env, "resume", ServiceStatus::Paused)?;
         let r = self.region_for(&env.key)?;
         let started = self.waits.now();
-        self.compute(r, s)?.resume(s).await?;
+        let kind = self.compute(r, s)?;
+        match tasks {
+            Some(n) => kind.resume_sized(s, n).await?,
+            None => kind.resume(s).await?,
+        }
+        let sized = tasks.map_or(String::new(), |n| format!(" to {n} task(s)"));
         let mut report = self.asked(
             env,
-            format!("asked {} to resume {}", s.kind_label, s.name),
+            format!("asked {} to resume {}{sized}", s.kind_label, s.name),
             started,
             self.compute(r, s)?.resume_takes(),
         );
@@ -233,12 +247,16 @@ impl AwsBackend {
             return Ok(report);
         }
         let started = self.waits.now();
+        let mut last = "not listed yet".to_string();
         loop {
             let op = kind
                 .operations(s)
                 .await?
                 .into_iter()
                 .find(|o| o.id == operation_id);
+            if let Some(o) = &op {
+                last = o.status.clone();
+            }
             match op {
                 Some(o) if o.status == "SUCCEEDED" => {
                     report.steps.push(Step {
@@ -269,8 +287,18 @@ impl AwsBackend {
                 _ => {}
             }
             if self.waits.now() >= deadline {
+                let next = if s.facts.cancels_by_rollback {
+                    format!(
+                        "`scale0 rollback {}` stops it and returns to the previous image",
+                        env.key.name
+                    )
+                } else {
+                    format!("`scale0 status {}` shows when it ends", env.key.name)
+                };
                 return Err(BackendError::Timeout(format!(
-                    "the deployment of {new_identifier} was still running when the timeout passed"
+                    "the deployment of {new_identifier} was still {last} after {:.0} s, when the timeout passed; it goes on in {}: {next}",
+                    self.waits.now() - started,
+                    s.kind_label
                 )));
             }
             self.waits.sleep(5.0).await;

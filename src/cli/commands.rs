@@ -242,10 +242,20 @@ pub async fn run(global: &GlobalArgs, command: Command) -> Result<(), CliError> 
             )
             .await?;
         }
-        Command::Resume { env, deploy_newer } => {
+        Command::Resume {
+            env,
+            deploy_newer,
+            tasks,
+        } => {
             let e = resolve(&inventory, &env)?;
             let newer = e.image.as_ref().filter(|i| i.newer_waiting);
             let action = match (deploy_newer, newer.and_then(|i| i.tag.clone())) {
+                (true, _) if tasks.is_some() => {
+                    return Err(CliError::Usage(
+                        "give --tasks or --deploy-newer, not both: resume with --tasks first"
+                            .into(),
+                    ));
+                }
                 // Resume-then-deploy: the deploy with --resume does both, in order.
                 (true, Some(tag)) => Action::DeployImage {
                     image: ImageRef::Tag(tag),
@@ -263,7 +273,7 @@ pub async fn run(global: &GlobalArgs, command: Command) -> Result<(), CliError> 
                     if let Some(note) = crate::backend::newer_image_note(e) {
                         eprintln!("scale0: note: {note}");
                     }
-                    Action::ResumeService
+                    Action::ResumeService { tasks }
                 }
             };
             act(&connection, &inventory, &env, &[action], None, json).await?;

@@ -137,6 +137,10 @@ pub enum Command {
         /// Resume, then deploy the newer image pushed to the service's tag while paused.
         #[arg(long)]
         deploy_newer: bool,
+        /// ECS Express: run this many tasks (its minimum), when the size from before the
+        /// pause is not recorded.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        tasks: Option<u32>,
     },
     /// Deploy image: a tag or digest of the environment's image repository.
     Deploy {

@@ -180,6 +180,9 @@ pub struct KindFacts {
     /// Something wrong with the service's managed parts (its load balancer is gone, a
     /// deployment is stuck), with what to do.
     pub warning: Option<String>,
+    /// The warning means no request can reach the app (ECS's load balancer is gone), so
+    /// waiting for an answer is pointless.
+    pub cut_off: bool,
     /// The kind's own ids its metrics are filed under (cluster, load balancer...).
     pub ids: Vec<(String, String)>,
     /// A rollback during a deployment cancels it (ECS: StopServiceDeployment).

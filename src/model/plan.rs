@@ -267,6 +267,12 @@ pub fn role_permissions_policy(account: &str, region: &str) -> String {
                 "Action": ["apprunner:PauseService", "apprunner:ResumeService"],
                 "Resource": format!("arn:aws:apprunner:{region}:{account}:service/*"),
             },
+            {
+                // ECS Express: the desired task count (0 to sleep, its minimum to wake).
+                "Effect": "Allow",
+                "Action": ["ecs:UpdateService"],
+                "Resource": format!("arn:aws:ecs:{region}:{account}:service/*"),
+            },
         ],
     }))
     .unwrap_or_default()
@@ -336,5 +342,7 @@ mod tests {
         );
         let text = role_instructions("123456789012", "eu-west-3", "scale0-scheduler");
         assert!(text.contains("arn:aws:rds:eu-west-3:123456789012:cluster:*"));
+        assert!(text.contains("\"ecs:UpdateService\""), "{text}");
+        assert!(text.contains("arn:aws:ecs:eu-west-3:123456789012:service/*"));
     }
 }

@@ -474,3 +474,55 @@ async fn the_cli_saves_lists_compares_and_exports_runs() {
     assert_eq!(out.lines().count(), 5, "{out}");
     std::fs::remove_dir_all(&runs).unwrap();
 }
+
+/// ECS Express woken from zero tasks, with the burst starting as the wake begins: its
+/// load balancer answers 503 until the task passes its health check (60 emulated s, 2
+/// real s at 30x), and that wait is the cold phase, apart from the warm one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_on_a_waking_ecs_service_measures_the_task_start_as_cold() {
+    let emu = scale0::emulator::Emulator::start(scale0::emulator::Options {
+        port: 0,
+        speed: 30.0,
+        seed: scale0::emulator::Seed::Empty,
+        region: "us-east-1".into(),
+        start_time: Some(t0()),
+    })
+    .await
+    .expect("emulator starts");
+    let mut hank = crate::emulator_ecs::express_env("hank", "hank", true);
+    hank.cluster = None;
+    emu.add_environment(hank).await.expect("environment added");
+    let b = crate::backend::backend(&emu).await;
+    let env = b
+        .inventory()
+        .await
+        .unwrap()
+        .resolve("hank")
+        .unwrap()
+        .clone();
+    let url = env.service.as_ref().unwrap().http_url().unwrap();
+    b.resume(&env).await.expect("resume asked");
+    // Open model and a request cap: bounded in count and time.
+    let handle = burst::start(BurstConfig {
+        rate: Some(150.0),
+        duration: Some(5.0),
+        requests: Some(1000),
+        concurrency: 5,
+        ..config(url)
+    })
+    .unwrap();
+    handle.add_marker(0.0, "asked ECS Express to resume");
+    let s = handle.wait().await;
+    let cold = s.phases.cold.as_ref().expect("a cold phase");
+    assert!(cold.server_errors > 0, "503s while no task runs: {cold:?}");
+    let after = cold.first_success_after.expect("a success");
+    assert!((1.0..4.5).contains(&after), "the task's start: {after} s");
+    let warm = &s.phases.warm;
+    println!(
+        "cold: first success after {after:.2} s, {} requests waited ({} 5xx); warm: {} responses, p50 {:.1} ms",
+        cold.requests_waited, cold.server_errors, warm.responses, warm.latency.p50
+    );
+    assert!(warm.responses > 50, "{warm:?}");
+    assert_eq!(warm.server_errors, 0, "{warm:?}");
+    emu.shutdown().await;
+}

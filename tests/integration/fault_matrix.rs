@@ -1,7 +1,9 @@
 //! The fault matrix: every CLI command (enumerated from the action table, plus the read
 //! commands) against every injected fault (throttling, 5xx, access denied, expired token,
-//! a stalled call, slow calls, malformed bodies) on App Runner, RDS, ECR and CloudWatch
-//! separately and all together, through the real binary against the emulator. Every cell
+//! a stalled call, slow calls, malformed bodies) on App Runner, ECS, RDS, ECR and
+//! CloudWatch separately and all together, through the real binary against the emulator;
+//! the service commands run on an ECS Express environment too (in the rows whose
+//! faults can reach it, to keep the matrix's time bounded). Every cell
 //! asserts: no panic, bounded time, the exit code README documents, no false "done", and
 //! the failing part named. Rows (one emulator each) and cells run concurrently; the
 //! matrix is printed as a table. A new verb with a CLI subcommand joins by the action
@@ -18,8 +20,9 @@ use std::time::{Duration, Instant};
 
 /// One faulted service: its label in messages and its signing name in fault rules
 /// (None: every service at once). A new compute kind adds its row here.
-const SERVICES: [(&str, Option<&str>); 5] = [
+const SERVICES: [(&str, Option<&str>); 6] = [
     ("App Runner", Some("apprunner")),
+    ("ECS Express", Some("ecs")),
     ("RDS", Some("rds")),
     ("ECR", Some("ecr")),
     ("CloudWatch", Some("monitoring")),
@@ -104,9 +107,22 @@ fn args(command: &str) -> Option<Vec<String>> {
         "burst" => vec!["burst", "burst", "-n", "10", "-c", "2", "--no-save"],
         "keep-awake" => vec!["keep-awake", "keep", "--for", "1h"],
         "why" => vec!["why", "reads"],
+        "wake/ecs" => vec!["wake", "wakeecs"],
+        "pause/ecs" => vec!["pause", "pauseecs"],
+        "resume/ecs" => vec!["resume", "resumeecs"],
         _ => return None,
     };
     Some(v.into_iter().map(String::from).collect())
+}
+
+/// The service commands again, on an ECS Express environment.
+const ECS_COMMANDS: [&str; 3] = ["wake/ecs", "pause/ecs", "resume/ecs"];
+
+/// Whether a row runs the ECS commands: the faults that can reach them (ECS, App Runner
+/// beside it, RDS under its database, all) and the baseline. ECR and CloudWatch faults
+/// reach them no differently than the App Runner columns show.
+fn runs_ecs(service: Option<&str>) -> bool {
+    !matches!(service, Some("ecr" | "monitoring"))
 }
 
 /// Every command: the action table's CLI subcommands that reach AWS, and the reads.
@@ -128,6 +144,7 @@ fn needs(command: &str) -> &'static [&'static str] {
     match command {
         "images" | "deploy" | "rollback" => &["apprunner", "ecr"],
         "pause" | "resume" | "burst" => &["apprunner"],
+        "pause/ecs" | "resume/ecs" => &["ecs"],
         "keep-awake" => &["rds", "apprunner"],
         "wake-db" | "stop-db" | "start-db" => &["rds"],
         _ => &[],
@@ -147,16 +164,21 @@ fn expected(command: &str, service: Option<&str>, fault: Fault) -> i32 {
         return 5;
     }
     match command {
+        // An App Runner environment's status needs nothing from ECS: complete.
+        "status" if service == "ecs" => 0,
         // What they show is incomplete: partial.
         "envs" | "status" => 3,
         "events" | "wake" | "sleep" if matches!(service, "apprunner" | "rds") => 3,
+        "wake/ecs" if matches!(service, "ecs" | "rds") => 3,
         c if needs(c).contains(&service) => fault.code(),
         _ => 0,
     }
 }
 
-/// The world: one environment per command, each in the state its command acts on.
-async fn world() -> Emulator {
+/// The world: one environment per command, each in the state its command acts on; with
+/// `ecs`, the ECS Express environments alone (their own world, so the App Runner cells
+/// list no more than before and the matrix's time grows little).
+async fn world_of(ecs: bool) -> Emulator {
     // A fast clock: the Data API's resume takes 15-30 emulated seconds; not faster than
     // auto-pause (300 s) between the CLI's SELECT 1 retries, 3 real seconds apart.
     let emu = Emulator::start(Options {
@@ -173,6 +195,8 @@ async fn world() -> Emulator {
         e.service = Some(ServiceSpec {
             paused,
             auto_deployments: false,
+            express: ecs,
+            max_size: if ecs { 4 } else { 25 },
             ..ServiceSpec::default()
         });
         e.cluster = cluster.map(|(paused, stopped)| {
@@ -183,6 +207,16 @@ async fn world() -> Emulator {
         });
         e
     };
+    if ecs {
+        for e in [
+            spec("wakeecs", true, Some((true, false))),
+            spec("pauseecs", false, None),
+            spec("resumeecs", true, None),
+        ] {
+            emu.add_environment(e).await.expect("environment added");
+        }
+        return emu;
+    }
     for e in [
         spec("reads", false, Some((false, false))),
         spec("wake", true, Some((true, false))),
@@ -215,6 +249,10 @@ async fn world() -> Emulator {
     emu
 }
 
+pub async fn world() -> Emulator {
+    world_of(false).await
+}
+
 struct Cell {
     command: &'static str,
     service: &'static str,
@@ -225,7 +263,7 @@ struct Cell {
     problems: Vec<String>,
 }
 
-fn home() -> PathBuf {
+pub fn home() -> PathBuf {
     let dir = std::env::temp_dir().join(format!("scale0-matrix-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).expect("temp home");
     dir
@@ -306,7 +344,7 @@ fn judge(cell: &mut Cell, stdout: &str, stderr: &str, label: &str) {
         // No false "done": nothing says the faulted part is done, and the outcome is
         // not reported as success.
         let faulted_part = match label {
-            "App Runner" => Some("service"),
+            "App Runner" | "ECS Express" => Some("service"),
             "RDS" => Some("database"),
             _ => None,
         };
@@ -320,7 +358,8 @@ fn judge(cell: &mut Cell, stdout: &str, stderr: &str, label: &str) {
         // The failing part named.
         let names: &[&str] = match label {
             "RDS" => &["RDS", "Aurora"],
-            "all" => &["App Runner", "RDS", "ECR", "CloudWatch"],
+            "ECS Express" => &["ECS"],
+            "all" => &["App Runner", "ECS Express", "RDS", "ECR", "CloudWatch"],
             other => &[other],
         };
         let named = names.iter().any(|s| stderr.contains(s));
@@ -358,23 +397,34 @@ async fn every_command_against_every_fault_on_every_service() {
     let slots = Arc::new(tokio::sync::Semaphore::new(24));
     let mut tasks = Vec::new();
     for (label, service, fault) in rows.clone() {
-        let commands = commands.clone();
+        let mut commands = commands.clone();
+        if runs_ecs(service) {
+            commands.extend(ECS_COMMANDS);
+        }
         let slots = slots.clone();
         tasks.push(tokio::spawn(async move {
             let emu = world().await;
-            if let Some(mut rule) = fault.rule() {
-                if let Some(s) = service {
-                    rule["service"] = json!(s);
+            let ecs_emu = match runs_ecs(service) {
+                true => Some(world_of(true).await),
+                false => None,
+            };
+            for e in std::iter::once(&emu).chain(&ecs_emu) {
+                if let Some(mut rule) = fault.rule() {
+                    if let Some(s) = service {
+                        rule["service"] = json!(s);
+                    }
+                    let (status, body) = admin(e, "/_scale0/faults", rule).await;
+                    assert_eq!(status, 201, "{body}");
                 }
-                let (status, body) = admin(&emu, "/_scale0/faults", rule).await;
-                assert_eq!(status, 201, "{body}");
             }
-            let endpoint = emu.endpoint_url().to_string();
             let mut cells = Vec::new();
             let mut runs = Vec::new();
             for command in commands {
                 let slots = slots.clone();
-                let endpoint = endpoint.clone();
+                let endpoint = match (&ecs_emu, ECS_COMMANDS.contains(&command)) {
+                    (Some(e), true) => e.endpoint_url().to_string(),
+                    _ => emu.endpoint_url().to_string(),
+                };
                 runs.push(tokio::spawn(async move {
                     let _slot = slots.acquire_owned().await.expect("semaphore open");
                     let mut all = vec![
@@ -412,6 +462,9 @@ async fn every_command_against_every_fault_on_every_service() {
                 cells.push(r.await.expect("cell"));
             }
             emu.shutdown().await;
+            if let Some(e) = ecs_emu {
+                e.shutdown().await;
+            }
             cells
         }));
     }
@@ -419,7 +472,9 @@ async fn every_command_against_every_fault_on_every_service() {
     for t in tasks {
         cells.extend(t.await.expect("row"));
     }
-    print_table(&cells, &commands);
+    let mut columns = commands.clone();
+    columns.extend(ECS_COMMANDS);
+    print_table(&cells, &columns);
     let failures: Vec<String> = cells
         .iter()
         .filter(|c| !c.problems.is_empty())
@@ -459,7 +514,7 @@ fn print_table(cells: &[Cell], commands: &[&str]) {
     }
     let mut out = format!("{:<26}", "fault / service");
     for c in commands {
-        out.push_str(&format!(" {:>8}", c));
+        out.push_str(&format!(" {c:>8}"));
     }
     out.push('\n');
     for ((fault, service), row) in &rows {
@@ -473,115 +528,4 @@ fn print_table(cells: &[Cell], commands: &[&str]) {
         out.push('\n');
     }
     println!("{out}");
-}
-
-/// The same cell in JSON: each part and its outcome, machine-readable.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn wake_json_carries_each_parts_outcome() {
-    let emu = world().await;
-    let (status, _) = admin(
-        &emu,
-        "/_scale0/faults",
-        json!({"service": "apprunner", "kind": "throttle"}),
-    )
-    .await;
-    assert_eq!(status, 201);
-    let args: Vec<String> = [
-        "--endpoint-url",
-        emu.endpoint_url(),
-        "--region",
-        "us-east-1",
-        "--json",
-        "wake",
-        "wake",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    let home = home();
-    let (code, stdout, stderr, _) = tokio::task::spawn_blocking(move || {
-        run_cli(
-            &args,
-            &[("SCALE0_CALL_TIMEOUT", "10")],
-            &home,
-            Duration::from_secs(60),
-        )
-    })
-    .await
-    .expect("cli run");
-    assert_eq!(code, 3, "{stdout}\n{stderr}");
-    // The report, then the error document: the first JSON value is the report.
-    let report: serde_json::Value = serde_json::Deserializer::from_str(&stdout)
-        .into_iter()
-        .next()
-        .and_then(Result::ok)
-        .unwrap_or_else(|| panic!("a JSON report: {stdout}"));
-    assert_eq!(report["outcome"], "partial", "{report}");
-    let parts = report["parts"].as_array().expect("parts");
-    let part = |name: &str| {
-        parts
-            .iter()
-            .find(|p| p["part"] == name)
-            .unwrap_or_else(|| panic!("part {name} in {report}"))
-    };
-    assert_eq!(part("service")["outcome"], "unknown");
-    assert_eq!(part("service")["kind"], "throttled");
-    assert_eq!(part("database")["outcome"], "done");
-    emu.shutdown().await;
-}
-
-/// Resume says what it will really do when a newer image waits on the tag, and offers
-/// resume-then-deploy; a deploy whose health check fails and rolls back exits 3.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn resume_names_the_newer_image_and_a_rolled_back_deploy_is_a_failure() {
-    let emu = world().await;
-    let (status, _) = admin(
-        &emu,
-        "/_scale0/faults/deploy-failure",
-        json!({"service": "scale0-deploy"}),
-    )
-    .await;
-    assert_eq!(status, 200);
-    let endpoint = emu.endpoint_url().to_string();
-    let cli = |args: &[&str]| {
-        let mut all: Vec<String> = ["--endpoint-url", &endpoint, "--region", "us-east-1"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        all.extend(args.iter().map(|s| s.to_string()));
-        tokio::task::spawn_blocking(move || run_cli(&all, &[], &home(), Duration::from_secs(90)))
-    };
-    let resume = cli(&["resume", "resume"]);
-    let then_deploy = cli(&["resume", "wake", "--deploy-newer"]);
-    let deploy = cli(&[
-        "deploy",
-        "deploy",
-        "--tag",
-        "wake",
-        "--wait",
-        "--timeout",
-        "5m",
-    ]);
-    let (code, stdout, stderr, _) = resume.await.expect("resume");
-    assert_eq!(code, 0, "{stdout}\n{stderr}");
-    assert!(
-        stderr.contains("newer image was pushed to :resume") && stderr.contains("--deploy-newer"),
-        "resume says a newer image waits and offers resume-then-deploy: {stderr}"
-    );
-    let (code, stdout, stderr, _) = then_deploy.await.expect("resume then deploy");
-    assert_eq!(code, 0, "{stdout}\n{stderr}");
-    assert!(
-        stdout.contains("resumed the service") && stdout.contains("started deploying"),
-        "{stdout}"
-    );
-    let (code, stdout, stderr, _) = deploy.await.expect("deploy");
-    assert_eq!(
-        code, 3,
-        "a rolled-back deploy is a failure: {stdout}\n{stderr}"
-    );
-    assert!(
-        stdout.contains("FAILED  deployment") && !stdout.contains("done    deployment"),
-        "{stdout}"
-    );
-    emu.shutdown().await;
 }

@@ -1,4 +1,4 @@
-//! Compute kinds: where an environment's app runs (App Runner today; ECS Express Mode next).
+//! Compute kinds: where an environment's app runs (App Runner, ECS Express Mode).
 //! Each kind is one module implementing `ComputeKind`; everything else (inventory, actions,
 //! metrics, the UI) speaks to kinds only through this trait. Adding a kind is its module,
 //! its emulator part and one line in `connect_all`.
@@ -59,6 +59,20 @@ pub trait ComputeKind: Send + Sync {
     fn status<'a>(&'a self, arn: &'a str) -> BoxFuture<'a, Result<ServiceStatus, BackendError>>;
     fn pause<'a>(&'a self, s: &'a ServiceState) -> BoxFuture<'a, Result<(), BackendError>>;
     fn resume<'a>(&'a self, s: &'a ServiceState) -> BoxFuture<'a, Result<(), BackendError>>;
+    /// Resumes to `tasks` running copies (a kind that sizes by tasks: ECS Express, when
+    /// the size from before the pause is lost); others refuse.
+    fn resume_sized<'a>(
+        &'a self,
+        _s: &'a ServiceState,
+        _tasks: u32,
+    ) -> BoxFuture<'a, Result<(), BackendError>> {
+        Box::pin(async move {
+            Err(BackendError::InvalidInput(format!(
+                "{} services are not sized in tasks: resume without --tasks",
+                self.label()
+            )))
+        })
+    }
     /// Starts deploying `image_identifier`, after recording `previous` (the image it
     /// replaces) on the service; returns the operation to follow.
     fn deploy<'a>(

@@ -16,7 +16,11 @@ const SVC: AwsService = AwsService::Ecs;
 
 pub fn call(shared: &Shared, op: &str, input: &Value) -> Option<ApiResult> {
     let (mut world, now) = shared.world();
-    let w = &mut *world;
+    dispatch(&mut world, now, op, input)
+}
+
+/// One operation on a world already caught up to `now` (the scheduler's targets, too).
+pub fn dispatch(w: &mut World, now: f64, op: &str, input: &Value) -> Option<ApiResult> {
     Some(match op {
         "ListClusters" => list_clusters(w),
         "ListServices" => list_services(w, input),

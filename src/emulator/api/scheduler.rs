@@ -1,7 +1,7 @@
 //! EventBridge Scheduler (restJson1): schedules and schedule groups, with at(), rate()
 //! and cron() expressions in IANA time zones. Due schedules run on the emulator's clock
 //! (world/schedules.rs) through `invoke_target`, which calls the emulator's own App
-//! Runner and RDS operations as a universal target would.
+//! Runner, ECS and RDS operations as a universal target would.
 
 use super::{ApiError, ApiResult, paginate, required_str};
 use crate::emulator::Shared;
@@ -399,6 +399,7 @@ pub fn invoke_target(
     let result = match svc {
         AwsService::AppRunner => super::apprunner::dispatch(w, now, operation, &input),
         AwsService::Rds => super::rds::dispatch(w, now, operation, &input),
+        AwsService::Ecs => super::ecs::dispatch(w, now, operation, &input),
         _ => None,
     };
     match result {

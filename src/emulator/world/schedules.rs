@@ -1,6 +1,6 @@
 //! EventBridge Scheduler's state: schedule groups, schedules and what each invocation did.
 //! Due schedules run inside `World::catch_up` on the emulator's clock, by calling the
-//! emulator's own App Runner and RDS operations (universal targets
+//! emulator's own App Runner, ECS and RDS operations (universal targets
 //! `arn:aws:scheduler:::aws-sdk:<service>:<apiAction>`), so a target acts exactly as the
 //! SDK call would. A failed invocation is recorded as AWS records it: the
 //! `AWS/Scheduler` metrics (`InvocationAttemptCount`, `TargetErrorCount`,

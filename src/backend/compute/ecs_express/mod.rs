@@ -4,6 +4,7 @@
 //! (reference/aws.md section 16).
 
 mod shapes;
+mod sleep;
 
 use super::{BoxFuture, ComputeKind, KindConfig, Listed, LogPlace, MetricSpec};
 use crate::backend::BackendError;
@@ -18,9 +19,7 @@ use aws_sdk_ecs::types::{
     ExpressGatewayServiceInclude, ResourceManagementType, ServiceField,
     StopServiceDeploymentStopType, Tag,
 };
-use shapes::{
-    arn_suffix, cluster_and_name, newest, operation_status, parse_scaling_tag, scaling_tag, tags_of,
-};
+use shapes::{arn_suffix, cluster_and_name, newest, operation_status, tags_of};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -312,6 +311,7 @@ impl ComputeKind for EcsExpress {
                 _ => (ServiceStatus::Running, None),
             };
             let mut warning = None;
+            let mut cut_off = false;
             if let Some(lb) = load_balancer
                 && lb.status().as_str() != "ACTIVE"
             {
@@ -320,6 +320,7 @@ impl ComputeKind for EcsExpress {
                     lb.status().as_str(),
                     lb.status_reason().unwrap_or("no reason given")
                 ));
+                cut_off = true;
             }
             let scaling = config.and_then(|c| c.scaling_target()).map(|t| Scaling {
                 // Concurrency does not drive it: 0 says "not concurrency-based".
@@ -373,6 +374,7 @@ impl ComputeKind for EcsExpress {
                     paused_word: Some("scaled to zero"),
                     difference: Some(DIFFERENCE),
                     warning,
+                    cut_off,
                     ids,
                     cancels_by_rollback: true,
                     log_group,
@@ -386,65 +388,42 @@ impl ComputeKind for EcsExpress {
     }
 
     fn pause<'a>(&'a self, s: &'a ServiceState) -> BoxFuture<'a, Result<(), BackendError>> {
-        Box::pin(async move {
-            let config = self.newest_config(&s.arn).await?;
-            let current = config.scaling_target().cloned().unwrap_or_else(|| {
-                ExpressGatewayScalingTarget::builder()
-                    .min_task_count(1)
-                    .max_task_count(1)
-                    .build()
-            });
-            // Remembered on the service first, so anyone's scale0 can restore it.
-            self.client
-                .tag_resource()
-                .resource_arn(&s.arn)
-                .tags(
-                    Tag::builder()
-                        .key(SCALING_TAG)
-                        .value(scaling_tag(&current))
-                        .build(),
-                )
-                .send()
-                .await
-                .map_err(|e| self.err("recording the scaling target", e))?;
-            let zero = ExpressGatewayScalingTarget::builder()
-                .min_task_count(0)
-                .max_task_count(current.max_task_count().unwrap_or(1).max(1))
-                .set_auto_scaling_metric(current.auto_scaling_metric().cloned())
-                .set_auto_scaling_target_value(current.auto_scaling_target_value())
-                .build();
-            self.set_scaling(&s.arn, zero).await?;
-            self.set_desired(&s.arn, 0).await
-        })
+        Box::pin(self.scale_to_zero(s))
     }
 
     fn resume<'a>(&'a self, s: &'a ServiceState) -> BoxFuture<'a, Result<(), BackendError>> {
-        Box::pin(async move {
-            let tagged = s.tags.iter().find(|(k, _)| k == SCALING_TAG);
-            let Some(target) = tagged.and_then(|(_, v)| parse_scaling_tag(v)) else {
-                return Err(BackendError::Refused(format!(
-                    "can't resume {}: the scaling target from before the pause is not recorded (tag {SCALING_TAG} is {}). Say how many tasks it should run: tag the service with {SCALING_TAG}=min=1,max=N (aws ecs tag-resource --resource-arn {} --tags key={SCALING_TAG},value=min=1,max=4), then resume",
-                    s.name,
-                    if tagged.is_some() {
-                        "unreadable"
-                    } else {
-                        "missing"
-                    },
-                    s.arn
-                )));
-            };
-            let desired = target.min_task_count().unwrap_or(1).max(1);
-            self.set_desired(&s.arn, desired).await?;
-            self.set_scaling(&s.arn, target).await?;
-            self.client
-                .untag_resource()
-                .resource_arn(&s.arn)
-                .tag_keys(SCALING_TAG)
-                .send()
-                .await
-                .map_err(|e| self.err("clearing the recorded scaling target", e))?;
-            Ok(())
-        })
+        Box::pin(self.scale_back(s, None))
+    }
+
+    fn resume_sized<'a>(
+        &'a self,
+        s: &'a ServiceState,
+        tasks: u32,
+    ) -> BoxFuture<'a, Result<(), BackendError>> {
+        Box::pin(self.scale_back(s, Some(tasks)))
+    }
+
+    fn tag<'a>(
+        &'a self,
+        s: &'a ServiceState,
+        tags: &'a [(String, String)],
+    ) -> BoxFuture<'a, Result<(), BackendError>> {
+        Box::pin(self.tag_pairs(&s.arn, tags, "tagging the service"))
+    }
+
+    fn untag<'a>(
+        &'a self,
+        s: &'a ServiceState,
+        keys: &'a [String],
+    ) -> BoxFuture<'a, Result<(), BackendError>> {
+        Box::pin(self.untag_keys(&s.arn, keys))
+    }
+
+    fn scheduler_target(&self, s: &ServiceState, pause: bool) -> Option<(String, String)> {
+        Some((
+            sleep::SCHEDULE_TARGET.to_string(),
+            Self::schedule_input(s, pause)?,
+        ))
     }
 
     fn deploy<'a>(
