@@ -411,22 +411,45 @@ async fn the_cli_keeps_awake_lists_schedules_and_says_why() {
         "Europe/Berlin",
     ])
     .await;
-    // qa (App Runner) gets its window; qa2 (ECS Express) has no scheduler target yet: the
-    // run says so for that environment alone and exits partial.
-    assert_eq!(bobs.code, 3, "{}\n{}", bobs.stdout, bobs.stderr);
+    // Both kinds get the window: qa (App Runner) and qa2 (ECS Express).
+    assert_eq!(bobs.code, 0, "{}\n{}", bobs.stdout, bobs.stderr);
+    for name in ["qa", "qa2"] {
+        let line = bobs
+            .stdout
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .unwrap_or_default();
+        assert!(line.contains("window set"), "{name}: {}", bobs.stdout);
+    }
+    // A failure on one environment is its own line and a partial exit: with qa2's window
+    // removed, setting the owner's again works on qa2 and is refused on qa (overlap).
+    let removed = run(&["schedules", "qa2", "--remove"]).await;
+    assert_eq!(removed.code, 0, "{}", removed.stderr);
+    let again = run(&[
+        "schedules",
+        "--owner",
+        "bob",
+        "--awake",
+        "07:00-20:00",
+        "--tz",
+        "Europe/Berlin",
+    ])
+    .await;
+    assert_eq!(again.code, 3, "{}\n{}", again.stdout, again.stderr);
     let line = |name: &str| {
-        bobs.stdout
+        again
+            .stdout
             .lines()
             .find(|l| l.split_whitespace().next() == Some(name))
             .unwrap_or_default()
             .to_string()
     };
-    assert!(line("qa").contains("window set"), "{}", bobs.stdout);
-    assert!(line("qa2").contains("FAILED"), "{}", bobs.stdout);
+    assert!(line("qa").contains("FAILED"), "{}", again.stdout);
+    assert!(line("qa2").contains("window set"), "{}", again.stdout);
     assert!(
-        bobs.stderr.contains("1 of 2 of bob's environments failed"),
+        again.stderr.contains("1 of 2 of bob's environments failed"),
         "{}",
-        bobs.stderr
+        again.stderr
     );
     let no_zone = run(&[
         "keep-awake",
