@@ -115,6 +115,8 @@ impl BackendError {
                 } else if c.contains("internal")
                     || c.contains("unavailable")
                     || c.contains("servererror")
+                    // ECS and ECR answer a 500 with ServerException.
+                    || c.contains("serverexception")
                     || c.contains("servicefault")
                 {
                     FailureKind::ServerError

@@ -100,6 +100,11 @@ impl App {
         }
     }
 
+    /// Whether a refresh has answered yet, with environments or with its failure.
+    pub fn inventory_seen(&self) -> bool {
+        self.inventory_at.is_some() || !self.problems.problems().is_empty()
+    }
+
     /// The backend's present: the server's clock.
     pub fn now(&self) -> f64 {
         self.worker.now()

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 /// One faulted service: its label in messages and its signing name in fault rules
 /// (None: every service at once). A new compute kind adds its row here.
-const SERVICES: [(&str, Option<&str>); 6] = [
+pub const SERVICES: [(&str, Option<&str>); 6] = [
     ("App Runner", Some("apprunner")),
     ("ECS Express", Some("ecs")),
     ("RDS", Some("rds")),
@@ -30,7 +30,7 @@ const SERVICES: [(&str, Option<&str>); 6] = [
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Fault {
+pub enum Fault {
     None,
     Throttle,
     ServerError,
@@ -41,7 +41,7 @@ enum Fault {
     Malformed,
 }
 
-const FAULTS: [Fault; 7] = [
+pub const FAULTS: [Fault; 7] = [
     Fault::Throttle,
     Fault::ServerError,
     Fault::AccessDenied,
@@ -52,7 +52,7 @@ const FAULTS: [Fault; 7] = [
 ];
 
 impl Fault {
-    fn rule(self) -> Option<serde_json::Value> {
+    pub fn rule(self) -> Option<serde_json::Value> {
         Some(match self {
             Fault::None => return None,
             Fault::Throttle => json!({"kind": "throttle"}),

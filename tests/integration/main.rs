@@ -21,6 +21,7 @@ mod emulator_wire;
 mod emulator_workload;
 mod fault_cells;
 mod fault_matrix;
+mod fault_matrix_app;
 mod fuzz;
 mod keep_awake;
 mod logs;

@@ -358,15 +358,19 @@ async fn a_refresh_that_changes_nothing_does_not_wake_the_window() {
         wakes.lock().expect("wakes").clear();
         worker.send(Command::Refresh);
         let started = std::time::Instant::now();
+        let mut names = Vec::new();
         loop {
             match worker.try_recv() {
                 Some(Event::Inventory { result, .. }) => {
-                    let names: Vec<String> = result
+                    names = result
                         .expect("inventory")
                         .environments
                         .into_iter()
                         .map(|e| e.key.name)
                         .collect();
+                }
+                // The refresh's last answer: the failed schedule targets.
+                Some(Event::ScheduleFailures { .. }) => {
                     return (names, wakes.lock().expect("wakes").clone());
                 }
                 Some(_) => {}
