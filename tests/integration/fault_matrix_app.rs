@@ -171,10 +171,11 @@ async fn the_app_against_every_fault_on_every_service() {
                 seen.banner
             ));
         }
-        // Expired credentials stop every read; otherwise the list keeps its environments.
-        if !seen.listed
-            && !(fault == Fault::ExpiredToken || (service.is_none() && fault != Fault::Slow))
-        {
+        // Expired credentials stop every read, and a first refresh failing everywhere knows
+        // nothing yet; otherwise the list keeps its environments.
+        let nothing_known =
+            fault == Fault::ExpiredToken || (service.is_none() && fault != Fault::Slow);
+        if !seen.listed && !nothing_known {
             wrong.push(format!(
                 "{label} {fault:?}: environments vanished from the list"
             ));
