@@ -86,7 +86,7 @@ async fn the_picker_lists_profiles_and_applies_two_accounts_at_once() {
     h.get_by_label("prod-look").click();
     h.run_steps(2);
     assert_eq!(h.state().settings.profiles(), ["dev-sso", "prod-look"]);
-    h.get_by_label("Apply").click();
+    h.get_by_label("Apply and reconnect").click();
     step_until(&mut h, &emu, 0.0, "both accounts' environments", |h| {
         has_label(h, "shop  scale0-production") && has_label(h, "dave  scale0-demo")
     });

@@ -672,7 +672,7 @@ fn profile_picker_checks_several_and_offers_a_login_with_its_code() {
             got.extend(panels::profiles::login_offer(ui, &offer));
             got.extend(panels::settings::show(ui.ctx(), true, &mut settings, &view));
         });
-    h.run();
+    h.run_steps(2);
     check_snapshot("profiles", &tree(&h));
     for shown in [
         "210987654321",
@@ -684,13 +684,13 @@ fn profile_picker_checks_several_and_offers_a_login_with_its_code() {
     }
     // The code is on screen (twice: banner and picker) and can be copied.
     assert!(h.query_all_by_label("ABCD-EFGH").count() >= 1);
-    h.get_all_by_label("Copy code").next().unwrap().click();
-    h.run();
+    h.get_all_by_label("Copy code").last().unwrap().click();
+    h.run_steps(2);
     // A second profile checked joins the active set.
     h.get_by_label("prod-look").click();
-    h.run();
-    h.get_by_label("Apply").click();
-    h.run();
+    h.run_steps(2);
+    h.get_by_label("Apply and reconnect").click();
+    h.run_steps(2);
     drop(h);
     assert_eq!(settings.profiles(), ["dev-sso", "prod-look"]);
     assert!(got.contains(&Intent::Copy("ABCD-EFGH".into())), "{got:?}");

@@ -30,7 +30,18 @@ pub fn picker(ui: &mut Ui, view: &ProfilesView, chosen: &mut Vec<String>) -> Opt
         } else if view.error.is_none() {
             ui.label("No profiles in your AWS config (~/.aws/config, AWS_CONFIG_FILE).");
         }
+    } else {
+        intent = rows(ui, view, chosen);
     }
+    if let Some(login) = &view.login {
+        intent = progress(ui, login).or(intent);
+    }
+    intent
+}
+
+/// One grid row per profile: the checkbox, what it reaches, its login.
+fn rows(ui: &mut Ui, view: &ProfilesView, chosen: &mut Vec<String>) -> Option<Intent> {
+    let mut intent = None;
     egui::Grid::new("profiles")
         .num_columns(5)
         .spacing([12.0, 4.0])
@@ -58,17 +69,24 @@ pub fn picker(ui: &mut Ui, view: &ProfilesView, chosen: &mut Vec<String>) -> Opt
                         _ => theme::WARN,
                     };
                     ui.colored_label(colour, row.login.text());
-                    if row.login.needs_login() && login_button(ui, &row.name) {
+                    let pending = view.login.as_ref().is_some_and(|l| pending(l, &row.name));
+                    if row.login.needs_login() && !pending && login_button(ui, &row.name) {
                         intent = Some(Intent::Login(row.name.clone()));
                     }
                 });
                 ui.end_row();
             }
         });
-    if let Some(login) = &view.login {
-        intent = progress(ui, login).or(intent);
-    }
     intent
+}
+
+/// A login for `profile` is waiting for its code or its approval.
+fn pending(login: &LoginView, profile: &str) -> bool {
+    login.profile == profile
+        && matches!(
+            login.state,
+            LoginState::Starting | LoginState::Waiting { .. }
+        )
 }
 
 fn login_button(ui: &mut Ui, profile: &str) -> bool {
@@ -88,10 +106,7 @@ pub fn login_offer(ui: &mut Ui, offer: &LoginOffer) -> Option<Intent> {
         .inner_margin(6.0)
         .show(ui, |ui| {
             for profile in &offer.profiles {
-                let pending = offer.login.as_ref().is_some_and(|l| {
-                    &l.profile == profile
-                        && matches!(l.state, LoginState::Starting | LoginState::Waiting { .. })
-                });
+                let pending = offer.login.as_ref().is_some_and(|l| pending(l, profile));
                 ui.horizontal_wrapped(|ui| {
                     ui.label(
                         RichText::new(format!("Profile {profile}"))

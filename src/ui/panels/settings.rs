@@ -45,7 +45,7 @@ pub fn show(
             });
             ui.horizontal(|ui| {
                 if ui
-                    .button("Apply")
+                    .button("Apply and reconnect")
                     .on_hover_text("Reconnect now with the checked profiles and these regions")
                     .clicked()
                 {
