@@ -39,7 +39,13 @@ pub fn search(query: &str, cx: &Context) -> Vec<Entry> {
 pub fn search_profiles(query: &str, names: &[String]) -> Vec<(String, i32)> {
     let mut out: Vec<(String, i32)> = names
         .iter()
-        .filter_map(|n| Some((n.clone(), score(query, &switch_label(n))?)))
+        .filter_map(|n| {
+            // The name itself first: "prod" is prod-look, not "PROfile Dev-sso".
+            let s = score(query, n)
+                .map(|s| s + 20)
+                .or_else(|| score(query, &switch_label(n)))?;
+            Some((n.clone(), s))
+        })
         .collect();
     out.sort_by_key(|(_, s)| -s);
     out

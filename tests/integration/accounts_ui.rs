@@ -90,6 +90,15 @@ async fn the_picker_lists_profiles_and_applies_two_accounts_at_once() {
     step_until(&mut h, &emu, 0.0, "both accounts' environments", |h| {
         has_label(h, "shop  scale0-production") && has_label(h, "dave  scale0-demo")
     });
+
+    // The palette switches to one profile at once.
+    h.get_by_label_contains("Actions (").click();
+    h.run_steps(2);
+    h.get_by_label("Switch to profile prod-look").click();
+    step_until(&mut h, &emu, 0.0, "prod-look's environments alone", |h| {
+        has_label(h, "shop") && !has_label(h, "dave")
+    });
+    assert_eq!(h.state().settings.profiles(), ["prod-look"]);
     emu.shutdown().await;
 }
 
