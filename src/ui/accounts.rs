@@ -340,6 +340,8 @@ impl App {
         }
         if let Some((profile, until)) = done {
             self.accounts.login = None;
+            // The picker says "logged in" from the cache file just written.
+            self.accounts.reload(ctx);
             self.notify(
                 format!("logged in: profile {profile}, until {until}; reconnecting"),
                 true,
