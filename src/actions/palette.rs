@@ -34,6 +34,27 @@ pub fn search(query: &str, cx: &Context) -> Vec<Entry> {
     out
 }
 
+/// The palette's "Switch to profile NAME" rows matching `query`, best first, with their
+/// scores (on the same scale as `search`'s).
+pub fn search_profiles(query: &str, names: &[String]) -> Vec<(String, i32)> {
+    let mut out: Vec<(String, i32)> = names
+        .iter()
+        .filter_map(|n| {
+            // The name itself first: "prod" is prod-look, not "PROfile Dev-sso".
+            let s = score(query, n)
+                .map(|s| s + 20)
+                .or_else(|| score(query, &switch_label(n)))?;
+            Some((n.clone(), s))
+        })
+        .collect();
+    out.sort_by_key(|(_, s)| -s);
+    out
+}
+
+pub fn switch_label(profile: &str) -> String {
+    format!("Switch to profile {profile}")
+}
+
 /// A subsequence match of `query` in `text`, case-insensitive: higher for matches at word
 /// starts and for consecutive letters, None when some letter is missing.
 pub fn score(query: &str, text: &str) -> Option<i32> {
@@ -73,6 +94,14 @@ mod tests {
         assert_eq!(score("xyz", "Stop database"), None);
         assert!(score("pause", "Pause service").is_some());
         assert!(score("PAUSE", "Pause service").is_some());
+    }
+
+    #[test]
+    fn profiles_are_found_by_name_and_by_switch() {
+        let names = vec!["dev-sso".to_string(), "prod-look".to_string()];
+        assert_eq!(search_profiles("prod", &names)[0].0, "prod-look");
+        assert_eq!(search_profiles("switch", &names).len(), 2);
+        assert!(search_profiles("zzz", &names).is_empty());
     }
 
     #[test]

@@ -30,6 +30,8 @@ pub struct ConnectOptions {
     pub operation_timeout: Option<Duration>,
     /// Given credentials instead of AWS's default chain (tests' canary keys).
     pub credentials: Option<Credentials>,
+    /// Where the AWS config and SSO cache are (default: the process environment).
+    pub aws_files: crate::backend::profiles::AwsFiles,
 }
 
 #[derive(Clone)]
@@ -114,6 +116,9 @@ impl AwsBackend {
             .retry_config(RetryConfig::standard().with_max_attempts(3));
         if let Some(p) = &profile {
             loader = loader.profile_name(p);
+        }
+        if !options.aws_files.is_process() {
+            loader = loader.env(options.aws_files.sdk_env());
         }
         if let Some(url) = &options.endpoint_url {
             loader = loader.endpoint_url(url);

@@ -7,7 +7,7 @@
 use super::aws::{AwsBackend, ConnectOptions};
 use super::config::Config;
 use super::knowledge::Misses;
-use super::profiles::{self, ProfileInfo, TokenState};
+use super::profiles::{self, AwsFiles, ProfileInfo, TokenState};
 use super::server_clock::TimeSource;
 use super::{BackendError, ReadFailure};
 use std::time::Duration;
@@ -20,13 +20,13 @@ pub struct AccountLabel {
 }
 
 /// The label for `profile`: alias, account id, or the profile's name.
-pub async fn label(profile: &str, endpoint_url: Option<&str>) -> AccountLabel {
-    let info = match profiles::load().await {
-        Ok(set) => profiles::describe(&set, profile).ok(),
+pub async fn label(profile: &str, endpoint_url: Option<&str>, files: &AwsFiles) -> AccountLabel {
+    let info = match profiles::load(files).await {
+        Ok(set) => profiles::describe(&set, profile, files).ok(),
         Err(_) => None,
     };
     let alias = match &info {
-        Some(i) => sso_alias(i, endpoint_url).await,
+        Some(i) => sso_alias(i, endpoint_url, files).await,
         None => None,
     };
     let label = alias
@@ -38,7 +38,11 @@ pub async fn label(profile: &str, endpoint_url: Option<&str>) -> AccountLabel {
 
 /// The account's name from ListAccounts, with the profile's cached SSO token (read
 /// here, never kept or logged). None when there is no valid token or the call fails.
-async fn sso_alias(info: &ProfileInfo, endpoint_url: Option<&str>) -> Option<String> {
+async fn sso_alias(
+    info: &ProfileInfo,
+    endpoint_url: Option<&str>,
+    files: &AwsFiles,
+) -> Option<String> {
     let (sso, account) = (info.sso.as_ref()?, info.account.as_deref()?);
     if !matches!(info.token, Some(TokenState::Valid { .. })) {
         return None;
@@ -58,6 +62,9 @@ async fn sso_alias(info: &ProfileInfo, endpoint_url: Option<&str>) -> Option<Str
                 .build(),
         )
         .no_credentials();
+    if !files.is_process() {
+        loader = loader.env(files.sdk_env());
+    }
     if let Some(url) = endpoint_url {
         loader = loader.endpoint_url(url);
     }
@@ -92,7 +99,7 @@ pub async fn connect(
     config: &Config,
 ) -> Result<AwsBackend, BackendError> {
     let attempts = profiles.iter().map(|p| async move {
-        let label = label(p, options.endpoint_url.as_deref()).await;
+        let label = label(p, options.endpoint_url.as_deref(), &options.aws_files).await;
         let member = ConnectOptions {
             profile: Some(p.clone()),
             ..options.clone()

@@ -9,7 +9,62 @@ use aws_runtime::env_config::file::EnvConfigFiles as ProfileFiles;
 use aws_types::os_shim_internal::{Env, Fs};
 use serde::Serialize;
 use sha1::{Digest, Sha1};
-use std::path::PathBuf;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// Where the AWS config, credentials file and SSO cache are. The default is the process
+/// environment (HOME, AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE); a field set here
+/// overrides its variable for scale0 and the SDK alike, so tests and the app can use
+/// another HOME without changing the process environment.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AwsFiles {
+    pub home: Option<PathBuf>,
+    pub config: Option<PathBuf>,
+    pub credentials: Option<PathBuf>,
+}
+
+impl AwsFiles {
+    /// A HOME with the AWS CLI's files in it (`.aws/config`, `.aws/credentials`).
+    pub fn in_home(home: &Path) -> AwsFiles {
+        AwsFiles {
+            home: Some(home.to_path_buf()),
+            config: Some(home.join(".aws").join("config")),
+            credentials: Some(home.join(".aws").join("credentials")),
+        }
+    }
+
+    /// True when nothing is overridden: the SDK reads the real environment.
+    pub fn is_process(&self) -> bool {
+        *self == AwsFiles::default()
+    }
+
+    /// The environment the SDK's loaders see: the process's, with these overrides.
+    pub fn sdk_env(&self) -> Env {
+        if self.is_process() {
+            return Env::real();
+        }
+        let mut vars: HashMap<String, String> = std::env::vars().collect();
+        for (name, value) in [
+            ("HOME", &self.home),
+            ("AWS_CONFIG_FILE", &self.config),
+            ("AWS_SHARED_CREDENTIALS_FILE", &self.credentials),
+        ] {
+            if let Some(v) = value {
+                vars.insert(name.to_string(), v.to_string_lossy().into_owned());
+            }
+        }
+        Env::from(vars)
+    }
+
+    /// The home folder the SSO cache is under.
+    fn home_dir(&self) -> PathBuf {
+        self.home
+            .clone()
+            .or_else(|| std::env::var_os("HOME").map(PathBuf::from))
+            .or_else(dirs::home_dir)
+            .unwrap_or_default()
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProfilesError {
@@ -91,22 +146,34 @@ pub struct ProfileInfo {
 }
 
 /// Loads every profile of the shared config and credentials files.
-pub async fn load() -> Result<ProfileSet, ProfilesError> {
-    aws_config::profile::load(&Fs::real(), &Env::real(), &ProfileFiles::default(), None)
-        .await
-        .map_err(|e| ProfilesError::Load(e.to_string()))
+pub async fn load(files: &AwsFiles) -> Result<ProfileSet, ProfilesError> {
+    aws_config::profile::load(
+        &Fs::real(),
+        &files.sdk_env(),
+        &ProfileFiles::default(),
+        None,
+    )
+    .await
+    .map_err(|e| ProfilesError::Load(e.to_string()))
 }
 
 /// Every profile, sorted by name, with what scale0 shows of it.
-pub async fn list() -> Result<Vec<ProfileInfo>, ProfilesError> {
-    let set = load().await?;
+pub async fn list(files: &AwsFiles) -> Result<Vec<ProfileInfo>, ProfilesError> {
+    let set = load(files).await?;
     let mut names: Vec<&str> = set.profiles().collect();
     names.sort_unstable();
-    names.into_iter().map(|n| describe(&set, n)).collect()
+    names
+        .into_iter()
+        .map(|n| describe(&set, n, files))
+        .collect()
 }
 
 /// One profile, or a clear error naming the profiles that exist.
-pub fn describe(set: &ProfileSet, name: &str) -> Result<ProfileInfo, ProfilesError> {
+pub fn describe(
+    set: &ProfileSet,
+    name: &str,
+    files: &AwsFiles,
+) -> Result<ProfileInfo, ProfilesError> {
     let Some(p) = set.get_profile(name) else {
         let mut known: Vec<String> = set.profiles().map(str::to_string).collect();
         known.sort();
@@ -115,7 +182,7 @@ pub fn describe(set: &ProfileSet, name: &str) -> Result<ProfileInfo, ProfilesErr
             known,
         });
     };
-    let sso = sso_login(set, name).ok();
+    let sso = sso_login(set, name, files).ok();
     let source = if sso.is_some() {
         CredentialSource::Sso
     } else if p.get("role_arn").is_some() {
@@ -154,7 +221,11 @@ pub fn describe(set: &ProfileSet, name: &str) -> Result<ProfileInfo, ProfilesErr
 }
 
 /// The SSO login a profile uses: its `[sso-session]` or its legacy `sso_start_url`.
-pub fn sso_login(set: &ProfileSet, name: &str) -> Result<SsoLogin, ProfilesError> {
+pub fn sso_login(
+    set: &ProfileSet,
+    name: &str,
+    files: &AwsFiles,
+) -> Result<SsoLogin, ProfilesError> {
     let p = set
         .get_profile(name)
         .ok_or_else(|| ProfilesError::Unknown {
@@ -188,7 +259,7 @@ pub fn sso_login(set: &ProfileSet, name: &str) -> Result<SsoLogin, ProfilesError
             start_url: start_url.to_string(),
             region: region.to_string(),
             scopes,
-            cache_file: cache_file(session),
+            cache_file: cache_file(files, session),
         });
     }
     match (p.get("sso_start_url"), p.get("sso_region")) {
@@ -197,26 +268,27 @@ pub fn sso_login(set: &ProfileSet, name: &str) -> Result<SsoLogin, ProfilesError
             start_url: url.to_string(),
             region: region.to_string(),
             scopes: Vec::new(),
-            cache_file: cache_file(url),
+            cache_file: cache_file(files, url),
         }),
         _ => Err(ProfilesError::NotSso(name.to_string())),
     }
 }
 
 /// The AWS CLI's and SDK's token cache file for a session name or (legacy) start URL.
-pub fn cache_file(identifier: &str) -> PathBuf {
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .or_else(dirs::home_dir)
-        .unwrap_or_default();
-    home.join(".aws").join("sso").join("cache").join(format!(
-        "{}.json",
-        hex::encode(Sha1::digest(identifier.as_bytes()))
-    ))
+pub fn cache_file(files: &AwsFiles, identifier: &str) -> PathBuf {
+    files
+        .home_dir()
+        .join(".aws")
+        .join("sso")
+        .join("cache")
+        .join(format!(
+            "{}.json",
+            hex::encode(Sha1::digest(identifier.as_bytes()))
+        ))
 }
 
 /// Reads only `expiresAt` of a cached token; a corrupt file is reported, never fatal.
-pub fn token_state(path: &std::path::Path) -> TokenState {
+pub fn token_state(path: &Path) -> TokenState {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return TokenState::Missing,

@@ -4,6 +4,7 @@
 
 use super::aws::{AwsBackend, ConnectOptions};
 use super::config::{self, Config, ConfigError};
+use super::profiles::AwsFiles;
 use super::server_clock::TimeSource;
 use super::{BackendError, CredentialsKind};
 use crate::emulator::{Emulator, EmulatorError, Options, Seed, runtime_record};
@@ -35,6 +36,8 @@ pub struct Target {
     pub demo: DemoChoice,
     /// Bounds every AWS call (default 30 s).
     pub operation_timeout: Option<Duration>,
+    /// Where the AWS config and SSO cache are (default: the process environment).
+    pub aws_files: AwsFiles,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -87,6 +90,7 @@ impl Session {
             demo_credentials: false,
             operation_timeout: target.operation_timeout,
             credentials: None,
+            aws_files: target.aws_files.clone(),
         };
         // An emulator on this machine with no credentials set: emulators accept any.
         let local_endpoint = options.endpoint_url.as_deref().is_some_and(is_loopback);
@@ -182,6 +186,7 @@ async fn demo(
         demo_credentials: true,
         operation_timeout: target.operation_timeout,
         credentials: None,
+        aws_files: AwsFiles::default(),
     };
     let backend = AwsBackend::connect(options, config, time).await?;
     let label = match &fallback_reason {

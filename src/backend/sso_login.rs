@@ -5,7 +5,7 @@
 //! refresh token and client registration let the SDK refresh the token by itself later.
 //! Nothing secret is logged or returned.
 
-use super::profiles::SsoLogin;
+use super::profiles::{AwsFiles, SsoLogin};
 use aws_sdk_ssooidc::error::ProvideErrorMetadata;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -70,11 +70,15 @@ pub async fn client(
     login: &SsoLogin,
     profile: &str,
     endpoint_url: Option<&str>,
+    files: &AwsFiles,
 ) -> (aws_sdk_ssooidc::Client, String) {
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .profile_name(profile)
         .region(aws_config::Region::new(login.region.clone()))
         .no_credentials();
+    if !files.is_process() {
+        loader = loader.env(files.sdk_env());
+    }
     if let Some(url) = endpoint_url {
         loader = loader.endpoint_url(url);
     }

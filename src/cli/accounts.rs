@@ -2,7 +2,7 @@
 //! Center login, shared with the AWS CLI through its SSO token cache.
 
 use super::{CliError, GlobalArgs, JSON_SCHEMA};
-use crate::backend::profiles::{self, CredentialSource, ProfilesError, TokenState};
+use crate::backend::profiles::{self, AwsFiles, CredentialSource, ProfilesError, TokenState};
 use crate::backend::sso_login::{self, LoginError};
 use clap::Args;
 use std::time::Duration;
@@ -62,7 +62,7 @@ fn token_label(t: &Option<TokenState>) -> String {
 }
 
 pub async fn profiles(global: &GlobalArgs) -> Result<(), CliError> {
-    let list = profiles::list().await?;
+    let list = profiles::list(&AwsFiles::default()).await?;
     if global.json {
         println!(
             "{}",
@@ -101,10 +101,11 @@ pub async fn login(global: &GlobalArgs, args: LoginArgs) -> Result<(), CliError>
         [one] => one.clone(),
         _ => return Err(CliError::Usage("log in to one profile at a time".into())),
     };
-    let set = profiles::load().await?;
-    let target = profiles::sso_login(&set, &profile)?;
+    let files = AwsFiles::default();
+    let set = profiles::load(&files).await?;
+    let target = profiles::sso_login(&set, &profile, &files)?;
     let (oidc, endpoint) =
-        sso_login::client(&target, &profile, global.endpoint_url.as_deref()).await;
+        sso_login::client(&target, &profile, global.endpoint_url.as_deref(), &files).await;
     let timeout = Duration::from_secs_f64(args.timeout.unwrap_or(600.0));
     let no_browser = args.no_browser;
     let logged_in = sso_login::login(&oidc, &endpoint, &target, timeout, |code| {

@@ -74,6 +74,7 @@ pub async fn connect(global: &GlobalArgs) -> Result<Session, CliError> {
             DemoChoice::Never
         },
         operation_timeout,
+        aws_files: Default::default(),
     };
     Session::connect(&target).await.map_err(|e| match e {
         SessionError::Backend(e) => CliError::Backend(e),

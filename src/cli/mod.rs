@@ -239,6 +239,7 @@ pub fn main() -> ExitCode {
                 crate::backend::session::DemoChoice::WhenNothingConfigured
             },
             operation_timeout: None,
+            aws_files: Default::default(),
         };
         return match crate::ui::run(target) {
             Ok(()) => ExitCode::from(exit::OK),

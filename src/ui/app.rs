@@ -56,6 +56,7 @@ pub struct App {
     pub(super) help: bool,
     pub(super) settings_open: bool,
     pub(super) logs: super::logs::LogsState,
+    pub(super) accounts: super::accounts::Accounts,
     /// Desktop notifications sent (once per event) and where they go.
     pub notices: super::desktop_notify::Notices,
     /// "Extend 1 h" clicked on a desktop notification: the environment and its expiry.
@@ -95,6 +96,7 @@ impl App {
             help: false,
             settings_open: false,
             logs: Default::default(),
+            accounts: Default::default(),
             notices: Default::default(),
             extend_clicks: None,
         }
@@ -146,6 +148,7 @@ impl App {
     /// The whole UI, inside any `Ui` (eframe's root or a test harness).
     pub fn show(&mut self, ui: &mut Ui) {
         self.absorb();
+        self.poll_accounts(ui.ctx());
         self.take_extend_clicks();
         self.schedule(ui.ctx());
         self.ensure_logs();
@@ -257,6 +260,7 @@ impl App {
             now,
         };
         intents.extend(panels::problems::show(ui, &problems));
+        intents.extend(panels::profiles::login_offer(ui, &self.login_offer()));
         let Some(env) = self.selected_env().cloned() else {
             ui.label("Select an environment on the left.");
             return intents;
@@ -370,17 +374,20 @@ impl App {
         if self.palette.is_some() {
             let env = self.selected_env().cloned();
             let cx = self.context(env.as_ref());
+            let names = self.accounts.names();
             if let Some(query) = &mut self.palette {
-                intents.extend(panels::palette::show(ctx, query, &cx));
+                intents.extend(panels::palette::show(ctx, query, &cx, &names));
             }
         }
         if self.help {
             intents.extend(panels::help::show(ctx));
         }
+        let profiles = self.profiles_view();
         intents.extend(panels::settings::show(
             ctx,
             self.settings_open,
             &mut self.settings,
+            &profiles,
         ));
         intents
     }
@@ -451,6 +458,9 @@ impl App {
             | Intent::LogFollow(_)
             | Intent::LogSelect(_)
             | Intent::LogsAt(_)) => self.apply_logs(intent),
+            intent @ (Intent::Login(_) | Intent::SwitchProfile(_)) => {
+                self.apply_accounts(ctx, intent)
+            }
             Intent::KeepAwakeUntil(until) => self.keep_awake(until),
             Intent::ResumeAndDeployNewer => self.resume_and_deploy_newer(),
         }
@@ -606,11 +616,13 @@ impl App {
 
     /// Switches accounts without restarting: a new worker for the new target; the old
     /// one stops when its command channel closes.
-    fn reconnect(&mut self, ctx: &egui::Context, demo: bool) {
+    pub(super) fn reconnect(&mut self, ctx: &egui::Context, demo: bool) {
         let target = super::worker::Target {
             profiles: self.settings.profiles(),
             regions: self.settings.regions(),
-            endpoint_url: None,
+            // An --endpoint-url and the AWS files hold across reconnects, as --config does.
+            endpoint_url: self.worker.target().and_then(|t| t.endpoint_url.clone()),
+            aws_files: self.accounts.files.clone(),
             config_path: self.config_path.clone(),
             demo: if demo {
                 DemoChoice::Always

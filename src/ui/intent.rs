@@ -25,6 +25,10 @@ pub enum Intent {
     Reconnect {
         demo: bool,
     },
+    /// Log in to IAM Identity Center for this profile (the device flow, in the browser).
+    Login(String),
+    /// Reconnect with this one profile (the palette).
+    SwitchProfile(String),
     ConfirmYes,
     ConfirmNo,
     ClosePalette,

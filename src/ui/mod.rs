@@ -3,6 +3,7 @@
 //! plain view models (view.rs); every user action comes from the action table
 //! (crate::actions) through `Intent::Invoke`.
 
+pub mod accounts;
 mod app;
 pub mod burst;
 pub mod desktop_notify;

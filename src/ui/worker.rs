@@ -115,6 +115,8 @@ pub struct Worker {
     commands: async_mpsc::UnboundedSender<Command>,
     events: mpsc::Receiver<Event>,
     clock: std::sync::Arc<std::sync::Mutex<Clock>>,
+    /// What it connects to (None: a backend given by a test); a reconnect keeps its files.
+    target: Option<Target>,
     _thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -125,6 +127,7 @@ impl Worker {
         let (tx, events) = mpsc::channel();
         let clock = std::sync::Arc::new(std::sync::Mutex::new(Clock::real()));
         let shared_clock = clock.clone();
+        let kept = target.clone();
         let thread = std::thread::Builder::new()
             .name("scale0-worker".into())
             .spawn(move || {
@@ -158,6 +161,7 @@ impl Worker {
             commands,
             events,
             clock,
+            target: Some(kept),
             _thread: thread,
         }
     }
@@ -179,6 +183,7 @@ impl Worker {
             commands,
             events,
             clock,
+            target: None,
             _thread: None,
         }
     }
@@ -186,6 +191,10 @@ impl Worker {
     pub fn send(&self, command: Command) {
         // The worker only stops with the app; a send after that has nobody to tell.
         let _ = self.commands.send(command);
+    }
+
+    pub fn target(&self) -> Option<&Target> {
+        self.target.as_ref()
     }
 
     pub fn try_recv(&self) -> Option<Event> {
@@ -533,6 +542,7 @@ impl Worker {
             commands,
             events,
             clock: std::sync::Arc::new(std::sync::Mutex::new(clock)),
+            target: None,
             _thread: None,
         }
     }

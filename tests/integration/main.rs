@@ -3,6 +3,7 @@
 
 mod accounts;
 mod accounts_multi;
+mod accounts_ui;
 mod backend;
 mod burst;
 mod canary;

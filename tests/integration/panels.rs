@@ -569,11 +569,17 @@ fn settings_palette_help_and_confirm_overlays() {
     let mut h = Harness::builder()
         .with_size(egui::vec2(1200.0, 900.0))
         .build_ui(|ui| {
-            got.extend(panels::settings::show(ui.ctx(), true, &mut settings));
+            got.extend(panels::settings::show(
+                ui.ctx(),
+                true,
+                &mut settings,
+                &Default::default(),
+            ));
             got.extend(panels::palette::show(
                 ui.ctx(),
                 &mut query,
                 &cx(Some(&envs[1])),
+                &[],
             ));
             got.extend(panels::help::show(ui.ctx()));
             got.extend(panels::confirm::show(
@@ -596,6 +602,142 @@ fn settings_palette_help_and_confirm_overlays() {
     h.run();
     drop(h);
     assert!(got.contains(&Intent::ConfirmYes), "{got:?}");
+}
+
+fn profiles_view() -> scale0::ui::accounts::ProfilesView {
+    use scale0::ui::accounts::{LoginState, LoginView, LoginWord, ProfileRow, ProfilesView};
+    let row =
+        |name: &str, account: &str, region: &str, login: LoginWord, active: bool| ProfileRow {
+            name: name.into(),
+            account: account.into(),
+            region: region.into(),
+            sso_session: (!matches!(login, LoginWord::NotSso(_))).then(|| "corp".to_string()),
+            login,
+            active,
+        };
+    ProfilesView {
+        rows: vec![
+            row(
+                "dev-sso",
+                "123456789012",
+                "us-east-1",
+                LoginWord::LoggedIn {
+                    until: "2026-11-24T18:00:00Z".into(),
+                },
+                true,
+            ),
+            row(
+                "keys",
+                "-",
+                "eu-west-1",
+                LoginWord::NotSso("access keys"),
+                false,
+            ),
+            row(
+                "prod-look",
+                "210987654321",
+                "eu-west-3",
+                LoginWord::Missing,
+                false,
+            ),
+        ],
+        error: None,
+        loading: false,
+        login: Some(LoginView {
+            profile: "prod-look".into(),
+            state: LoginState::Waiting {
+                url: "https://device.sso.us-east-1.amazonaws.com/?user_code=ABCD-EFGH".into(),
+                code: "ABCD-EFGH".into(),
+            },
+        }),
+    }
+}
+
+#[test]
+fn profile_picker_checks_several_and_offers_a_login_with_its_code() {
+    use scale0::ui::accounts::LoginOffer;
+    let view = profiles_view();
+    let mut settings = scale0::ui::Settings {
+        profile: "dev-sso".into(),
+        ..Default::default()
+    };
+    let offer = LoginOffer {
+        profiles: vec!["prod-look".into()],
+        login: view.login.clone(),
+    };
+    let mut got = Vec::new();
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1200.0, 900.0))
+        .build_ui(|ui| {
+            got.extend(panels::profiles::login_offer(ui, &offer));
+            got.extend(panels::settings::show(ui.ctx(), true, &mut settings, &view));
+        });
+    h.run_steps(2);
+    check_snapshot("profiles", &tree(&h));
+    for shown in [
+        "210987654321",
+        "eu-west-3",
+        "not logged in",
+        "logged in until",
+    ] {
+        assert!(h.query_by_label_contains(shown).is_some(), "{shown}");
+    }
+    // The code is on screen (twice: banner and picker) and can be copied.
+    assert!(h.query_all_by_label("ABCD-EFGH").count() >= 1);
+    h.get_all_by_label("Copy code").last().unwrap().click();
+    h.run_steps(2);
+    // A second profile checked joins the active set.
+    h.get_by_label("prod-look").click();
+    h.run_steps(2);
+    h.get_by_label("Apply and reconnect").click();
+    h.run_steps(2);
+    drop(h);
+    assert_eq!(settings.profiles(), ["dev-sso", "prod-look"]);
+    assert!(got.contains(&Intent::Copy("ABCD-EFGH".into())), "{got:?}");
+    assert!(got.contains(&Intent::Reconnect { demo: false }), "{got:?}");
+
+    // The offer without a login under way: one button per profile.
+    let offer = LoginOffer {
+        profiles: vec!["prod-look".into()],
+        login: None,
+    };
+    let mut got = None;
+    let mut h = Harness::new_ui(|ui| {
+        if let Some(i) = panels::profiles::login_offer(ui, &offer) {
+            got = Some(i);
+        }
+    });
+    h.run();
+    h.get_by_label("Log in to prod-look").click();
+    h.run();
+    drop(h);
+    assert_eq!(got, Some(Intent::Login("prod-look".into())));
+}
+
+#[test]
+fn palette_switches_to_a_profile() {
+    let mut query = String::from("look");
+    let names = vec!["dev-sso".to_string(), "prod-look".to_string()];
+    let mut got = Vec::new();
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1200.0, 900.0))
+        .build_ui(|ui| {
+            got.extend(panels::palette::show(
+                ui.ctx(),
+                &mut query,
+                &cx(None),
+                &names,
+            ));
+        });
+    h.run();
+    assert!(h.query_by_label("Switch to profile dev-sso").is_none());
+    h.get_by_label("Switch to profile prod-look").click();
+    h.run();
+    drop(h);
+    assert!(
+        got.contains(&Intent::SwitchProfile("prod-look".into())),
+        "{got:?}"
+    );
 }
 
 #[test]

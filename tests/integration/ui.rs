@@ -157,7 +157,7 @@ async fn select_wake_deploy_refuse_and_burst() {
     emu.shutdown().await;
 }
 
-fn empty_config() -> std::path::PathBuf {
+pub(crate) fn empty_config() -> std::path::PathBuf {
     let path = std::env::temp_dir().join(format!("scale0-ui-{}.toml", uuid::Uuid::new_v4()));
     std::fs::write(&path, "").expect("an empty config file");
     path

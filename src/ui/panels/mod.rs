@@ -12,6 +12,7 @@ pub mod logs;
 pub mod notifications;
 pub mod palette;
 pub mod problems;
+pub mod profiles;
 pub mod settings;
 pub mod sleep;
 pub mod timeline;

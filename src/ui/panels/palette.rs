@@ -1,13 +1,19 @@
 //! The command palette (Ctrl+K / Cmd+K): fuzzy search over every action of the table that
-//! applies to the selection; Enter runs the best enabled match, Escape closes.
+//! applies to the selection, and one "Switch to profile NAME" per AWS profile; Enter runs
+//! the best enabled match, Escape closes.
 
 use super::{shortcut_text, theme};
 use crate::actions::Context;
-use crate::actions::palette::search;
+use crate::actions::palette::{search, search_profiles, switch_label};
 use crate::ui::intent::Intent;
 use egui::{Key, RichText};
 
-pub fn show(ctx: &egui::Context, query: &mut String, cx: &Context) -> Option<Intent> {
+pub fn show(
+    ctx: &egui::Context,
+    query: &mut String,
+    cx: &Context,
+    profiles: &[String],
+) -> Option<Intent> {
     let mut intent = None;
     egui::Window::new("Command palette")
         .collapsible(false)
@@ -23,15 +29,29 @@ pub fn show(ctx: &egui::Context, query: &mut String, cx: &Context) -> Option<Int
             );
             edit.request_focus();
             let entries = search(query, cx);
+            let switches = search_profiles(query, profiles);
             if ui.input(|i| i.key_pressed(Key::Escape)) {
                 intent = Some(Intent::ClosePalette);
             }
-            if ui.input(|i| i.key_pressed(Key::Enter))
-                && let Some(best) = entries.iter().find(|e| e.disabled.is_none())
-            {
-                intent = Some(Intent::Invoke(best.spec.verb));
+            let best_verb = entries.iter().find(|e| e.disabled.is_none());
+            if ui.input(|i| i.key_pressed(Key::Enter)) {
+                intent = match (best_verb, switches.first()) {
+                    (Some(v), Some((name, s))) if *s > v.score => {
+                        Some(Intent::SwitchProfile(name.clone()))
+                    }
+                    (Some(v), _) => Some(Intent::Invoke(v.spec.verb)),
+                    (None, Some((name, _))) => Some(Intent::SwitchProfile(name.clone())),
+                    (None, None) => intent.take(),
+                };
             }
             ui.separator();
+            // Profiles first when one matches better than every enabled action.
+            let profiles_first = switches
+                .first()
+                .is_some_and(|(_, s)| best_verb.is_none_or(|v| *s > v.score));
+            if profiles_first && let Some(i) = switch_rows(ui, &switches) {
+                intent = Some(i);
+            }
             for entry in entries.iter().take(12) {
                 ui.horizontal(|ui| {
                     let button = ui.add_enabled(
@@ -59,6 +79,22 @@ pub fn show(ctx: &egui::Context, query: &mut String, cx: &Context) -> Option<Int
                     });
                 });
             }
+            if !profiles_first && let Some(i) = switch_rows(ui, &switches) {
+                intent = Some(i);
+            }
         });
+    intent
+}
+
+fn switch_rows(ui: &mut egui::Ui, switches: &[(String, i32)]) -> Option<Intent> {
+    let mut intent = None;
+    for (name, _) in switches.iter().take(8) {
+        let button = ui
+            .add(egui::Button::new(switch_label(name)).frame(false))
+            .on_hover_text("Reconnect with this AWS profile alone");
+        if button.clicked() {
+            intent = Some(Intent::SwitchProfile(name.clone()));
+        }
+    }
     intent
 }

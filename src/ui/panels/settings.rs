@@ -1,11 +1,18 @@
-//! The settings window: profile, regions, refresh interval, which desktop notifications
-//! are on, and switching account or region (or to the demo region) without restarting.
+//! The settings window: the profile picker, regions, refresh interval, which desktop
+//! notifications are on, and switching account or region (or to the demo region) without
+//! restarting.
 
+use crate::ui::accounts::ProfilesView;
 use crate::ui::intent::Intent;
 use crate::ui::settings::Settings;
 use egui::Ui;
 
-pub fn show(ctx: &egui::Context, open: bool, settings: &mut Settings) -> Option<Intent> {
+pub fn show(
+    ctx: &egui::Context,
+    open: bool,
+    settings: &mut Settings,
+    profiles: &ProfilesView,
+) -> Option<Intent> {
     if !open {
         return None;
     }
@@ -15,9 +22,12 @@ pub fn show(ctx: &egui::Context, open: bool, settings: &mut Settings) -> Option<
         .collapsible(false)
         .open(&mut still_open)
         .show(ctx, |ui: &mut Ui| {
-            let label = ui.label("AWS profiles, comma-separated (empty: the default chain)");
-            ui.text_edit_singleline(&mut settings.profile)
-                .labelled_by(label.id);
+            let mut chosen = settings.profiles();
+            intent = super::profiles::picker(ui, profiles, &mut chosen);
+            if chosen != settings.profiles() {
+                settings.profile = chosen.join(", ");
+            }
+            ui.separator();
             let label = ui.label("Regions, comma-separated (empty: the profile's)");
             ui.text_edit_singleline(&mut settings.regions)
                 .labelled_by(label.id);
@@ -35,8 +45,8 @@ pub fn show(ctx: &egui::Context, open: bool, settings: &mut Settings) -> Option<
             });
             ui.horizontal(|ui| {
                 if ui
-                    .button("Switch to this account")
-                    .on_hover_text("Reconnect now with this profile and these regions")
+                    .button("Apply and reconnect")
+                    .on_hover_text("Reconnect now with the checked profiles and these regions")
                     .clicked()
                 {
                     intent = Some(Intent::Reconnect { demo: false });
