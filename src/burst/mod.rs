@@ -108,7 +108,7 @@ struct Shared {
     issued: AtomicU64,
     /// A few shards of statistics, shared by workers (worker % shards): each HDR
     /// histogram is ~180 KB, so one per worker would grow memory with concurrency. Two per
-    /// runtime thread keep locks mostly uncontended; a one-thread runtime needs one.
+    /// runtime thread keep locks mostly uncontended.
     recorders: Vec<Mutex<Recorder>>,
     series: Mutex<Series>,
     /// When the first success arrived (µs since start; u64::MAX before), read on every
@@ -128,10 +128,9 @@ fn shard_count(workers: u32) -> usize {
     let threads = tokio::runtime::Handle::try_current()
         .map(|h| h.metrics().num_workers())
         .unwrap_or(RECORDER_SHARDS);
-    (threads * 2)
-        .min(RECORDER_SHARDS)
-        .min(workers as usize)
-        .max(1)
+    // One thread never contends: one shard (and one ~250 KB set of histograms).
+    let shards = if threads > 1 { threads * 2 } else { 1 };
+    shards.min(RECORDER_SHARDS).min(workers as usize).max(1)
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {

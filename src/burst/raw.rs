@@ -138,6 +138,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         match self.round_trip(p).await {
             // A kept-alive connection the server closed while idle: once more, fresh.
             Err(Stale) if reused => {
+                self.stream = None;
                 self.stream = Some(dial().await?);
                 self.round_trip(p).await.map_err(Failure::kind)
             }
@@ -383,5 +384,43 @@ mod tests {
         assert_eq!(c.feed(b"\r\n"), Ok(true));
         let mut c = Chunked::default();
         assert_eq!(c.feed(b"zz\r\n"), Err(ErrorKind::Protocol));
+    }
+
+    #[tokio::test]
+    async fn one_connection_carries_a_body_larger_than_the_buffer_then_a_chunked_one() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let config = BurstConfig {
+            url: "http://127.0.0.1:9/x?y=1".into(),
+            ..BurstConfig::default()
+        };
+        let p = Prepared::new(&config, &reqwest::Url::parse(&config.url).unwrap());
+        let (client, mut server) = tokio::io::duplex(64 * 1024);
+        let big = 3 * BUF + 17;
+        let peer = tokio::spawn(async move {
+            let mut request = vec![0; 1024];
+            let n = server.read(&mut request).await.unwrap();
+            assert!(request[..n].starts_with(b"GET /x?y=1 HTTP/1.1\r\nHost: 127.0.0.1:9\r\n"));
+            let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {big}\r\n\r\n");
+            server.write_all(head.as_bytes()).await.unwrap();
+            server.write_all(&vec![b'x'; big]).await.unwrap();
+            let _ = server.read(&mut request).await.unwrap();
+            let chunked =
+                b"HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
+            server.write_all(chunked).await.unwrap();
+            server
+        });
+        let mut conn = Connection::new();
+        conn.attach(client);
+        // Never called while the attached connection stays open.
+        let dial = || async { Err(ErrorKind::Connect) };
+        let (status, bytes) = conn.exchange(&p, dial).await.unwrap();
+        assert_eq!(status, 200);
+        assert!(bytes > big as u64, "{bytes}");
+        assert_eq!(conn.exchange(&p, dial).await.map(|r| r.0), Ok(404));
+        assert!(conn.is_open());
+        // The peer goes away: the next request finds the connection stale, dials again.
+        drop(peer.await.unwrap());
+        assert_eq!(conn.exchange(&p, dial).await, Err(ErrorKind::Connect));
+        assert!(!conn.is_open());
     }
 }
