@@ -14,7 +14,9 @@
 # requests/sec is only comparable on a quiet one.
 #
 # Usage: bench/burst_vs_oha.sh [SECONDS_PER_RUN] [LONG_RUN_SECONDS] [ROUNDS]
-#        (defaults 5, 60, 3; LONG_RUN_SECONDS=0 skips the long run; TLS=0 skips part 2)
+#        (defaults 5, 60, 3; LONG_RUN_SECONDS=0 skips the long run; TLS=0 skips part 2;
+#        BASELINE=path/to/an/older/scale0 adds it as the tool "before", for a before/after
+#        from the same run)
 # Needs: python3, cargo. wrk (Debian: apt-get install wrk) and oha
 # (cargo install oha --locked --root DIR; then OHA=DIR/bin/oha) are compared when present.
 set -euo pipefail
@@ -24,6 +26,7 @@ long_secs=${2:-60}
 rounds=${3:-3}
 oha=${OHA:-oha}
 wrk=${WRK:-wrk}
+baseline=${BASELINE:-}
 
 cargo build --release --quiet --bin scale0
 cargo build --release --quiet --manifest-path bench/target-server/Cargo.toml
@@ -92,6 +95,7 @@ run() {
   shift 3
   case $tool in
     scale0) measured "${pin_client[@]}" target/release/scale0 burst "$url" -c "$c" -z "$d" --json --no-save "$@" | parse scale0 ;;
+    before) measured "${pin_client[@]}" "$baseline" burst "$url" -c "$c" -z "$d" --json --no-save "$@" | parse scale0 ;;
     oha) measured "${pin_client[@]}" "$oha" "$url" -c "$c" -z "$d" --no-tui --output-format json "$@" | parse oha ;;
     wrk) measured "${pin_client[@]}" "$wrk" -t1 -c "$c" -d "$d" --latency "$url" | parse wrk ;;
   esac
@@ -106,6 +110,10 @@ bench_part() {
     for _ in $(seq "$rounds"); do
       # shellcheck disable=SC2086
       echo "$part scale0 $c $(run scale0 $c "${secs}s" $scale0_flags)" >>"$results"
+      if [ -n "$baseline" ]; then
+        # shellcheck disable=SC2086
+        echo "$part before $c $(run before $c "${secs}s" $scale0_flags)" >>"$results"
+      fi
       if [ "$have_oha" = yes ]; then
         # shellcheck disable=SC2086
         echo "$part oha $c $(run oha $c "${secs}s" $oha_flags)" >>"$results"
@@ -125,10 +133,15 @@ start_target plain
 short=$(run scale0 150 2s | awk '{print $5}')
 long=0
 if [ "$long_secs" != 0 ]; then long=$(run scale0 150 "${long_secs}s" | awk '{print $5}'); fi
+before_short=0 before_long=0
+if [ -n "$baseline" ]; then
+  before_short=$(run before 150 2s | awk '{print $5}')
+  if [ "$long_secs" != 0 ]; then before_long=$(run before 150 "${long_secs}s" | awk '{print $5}'); fi
+fi
 
-python3 - "$results" "$short" "$long" "$secs" "$long_secs" "$rounds" <<'PY'
+python3 - "$results" "$short" "$long" "$secs" "$long_secs" "$rounds" "$before_short" "$before_long" <<'PY'
 import collections, os, platform, statistics, sys
-results, short_kb, long_kb, secs, long_secs, rounds = sys.argv[1:]
+results, short_kb, long_kb, secs, long_secs, rounds, before_short, before_long = sys.argv[1:]
 rows = collections.defaultdict(list)
 for line in open(results):
     part, tool, c, n, rps, p99, cpu, peak, busy = line.split()
@@ -153,11 +166,14 @@ print()
 for (part, c, tool), m in med.items():
     if tool != "scale0":
         continue
-    for other in ("wrk", "oha"):
+    for other in ("wrk", "oha", "before"):
         o = med.get((part, c, other))
         if o and o[0] > 0 and m[0] > 0:
             print(f"{part:10} c={c:<4} scale0/{other}: req/s {m[0] / o[0]:.2f}x, "
                   f"cpu per request {m[2] / o[2]:.2f}x")
 print(f"scale0 peak memory (c=150): {int(short_kb) / 1024:.1f} MB for 2 s"
       + (f", {int(long_kb) / 1024:.1f} MB for {long_secs} s" if long_secs != "0" else ""))
+if before_short != "0":
+    print(f"before's peak memory (c=150): {int(before_short) / 1024:.1f} MB for 2 s"
+          + (f", {int(before_long) / 1024:.1f} MB for {long_secs} s" if long_secs != "0" else ""))
 PY

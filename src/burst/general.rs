@@ -1,4 +1,4 @@
-//! HTTPS, HTTP/2 and redirects: reqwest (hyper underneath, rustls with the platform's
+//! Redirects and HTTP/2 without TLS: reqwest (hyper underneath, rustls with the platform's
 //! roots). Each worker has a client of its own, so each keeps one connection, as the lean
 //! HTTP/1 client does (a shared client would multiplex every worker onto one HTTP/2
 //! connection).
@@ -36,7 +36,7 @@ pub fn client(config: &BurstConfig, url: &reqwest::Url) -> Result<reqwest::Clien
 }
 
 /// Names the certificate problem when a TLS handshake failed on one.
-fn tls_kind(e: &(dyn std::error::Error + 'static)) -> Option<ErrorKind> {
+pub(super) fn tls_kind(e: &(dyn std::error::Error + 'static)) -> Option<ErrorKind> {
     use rustls::CertificateError as C;
     let mut next = Some(e);
     while let Some(err) = next {

@@ -8,9 +8,9 @@
 //! phases, `Snapshot::markers` the timeline; `runs::{save, list, load, compare}` keep and
 //! compare runs.
 //!
-//! Plain-HTTP/1.1 bursts use a lean client of their own (raw tokio sockets, httparse);
-//! TLS, HTTP/2 and redirects go through reqwest (rustls with the platform's roots), one
-//! client and connection per worker.
+//! Bursts run on a lean client of their own (raw tokio sockets, httparse), over TCP or
+//! tokio-rustls, with hyper's HTTP/2 client when TLS negotiates h2; redirects and HTTP/2
+//! without TLS go through reqwest. Every worker keeps one connection.
 
 mod config;
 mod general;
@@ -21,6 +21,7 @@ pub mod report;
 pub mod runs;
 pub mod shape;
 pub mod stats;
+mod tls;
 
 pub use config::{
     BurstConfig, BurstError, DEFAULT_REQUESTS, MAX_CONCURRENCY, MAX_DURATION_SECONDS, MAX_RATE,
@@ -37,8 +38,8 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-/// Statistics shards (see `Shared::recorders`).
-const RECORDER_SHARDS: u32 = 8;
+/// Statistics shards at most (see `Shared::recorders`).
+const RECORDER_SHARDS: usize = 8;
 /// An open-model request sent this much after it was due counts as late.
 pub const LATE_AFTER: Duration = Duration::from_millis(10);
 
@@ -106,7 +107,8 @@ struct Shared {
     limit: Option<u64>,
     issued: AtomicU64,
     /// A few shards of statistics, shared by workers (worker % shards): each HDR
-    /// histogram is ~180 KB, so one per worker would grow memory with concurrency.
+    /// histogram is ~180 KB, so one per worker would grow memory with concurrency. Two per
+    /// runtime thread keep locks mostly uncontended.
     recorders: Vec<Mutex<Recorder>>,
     series: Mutex<Series>,
     /// When the first success arrived (µs since start; u64::MAX before), read on every
@@ -116,8 +118,19 @@ struct Shared {
     markers: Mutex<Vec<Marker>>,
     protocols: AtomicU8,
     cancel: CancellationToken,
+    /// Mirrors `cancel` for the per-request check (a token's check takes a lock).
+    cancelled: AtomicBool,
     finished: AtomicBool,
     ended_at: Mutex<Option<Instant>>,
+}
+
+fn shard_count(workers: u32) -> usize {
+    let threads = tokio::runtime::Handle::try_current()
+        .map(|h| h.metrics().num_workers())
+        .unwrap_or(RECORDER_SHARDS);
+    // One thread never contends: one shard (and one ~250 KB set of histograms).
+    let shards = if threads > 1 { threads * 2 } else { 1 };
+    shards.min(RECORDER_SHARDS).min(workers as usize).max(1)
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -134,7 +147,7 @@ impl Shared {
                 .map(|d| started + Duration::from_secs_f64(d)),
             limit: config.request_limit(),
             issued: AtomicU64::new(0),
-            recorders: (0..config.workers().clamp(1, RECORDER_SHARDS))
+            recorders: (0..shard_count(config.workers()))
                 .map(|_| Mutex::new(Recorder::default()))
                 .collect(),
             series: Mutex::new(Series::default()),
@@ -143,6 +156,7 @@ impl Shared {
             markers: Mutex::new(Vec::new()),
             protocols: AtomicU8::new(0),
             cancel: CancellationToken::new(),
+            cancelled: AtomicBool::new(false),
             finished: AtomicBool::new(false),
             ended_at: Mutex::new(None),
             started,
@@ -150,8 +164,13 @@ impl Shared {
         }
     }
 
-    /// The next request's index, or None when the count is used up.
+    /// The next request's index (0 when nothing needs it), or None when the count is
+    /// used up.
     fn take_request(&self) -> Option<u64> {
+        if self.limit.is_none() && self.config.rate.is_none() {
+            // A closed run without a count: no shared counter to touch per request.
+            return Some(0);
+        }
         let i = self.issued.fetch_add(1, Ordering::Relaxed);
         match self.limit {
             Some(n) if i >= n => None,
@@ -228,17 +247,36 @@ pub fn due_at(start: Instant, i: u64, rate: f64) -> Instant {
     start + Duration::from_secs_f64(i as f64 / rate)
 }
 
+/// Which client the workers run.
+#[derive(Clone)]
+enum Engine {
+    /// The lean HTTP/1.1 client over TCP.
+    Plain,
+    /// The lean client over TLS (HTTP/1.1, or hyper's HTTP/2 when ALPN picks it).
+    Tls(Arc<tls::Tls>),
+    /// reqwest: redirects, HTTP/2 without TLS.
+    General,
+}
+
 /// Starts a burst on the current tokio runtime.
 pub fn start(config: BurstConfig) -> Result<BurstHandle, BurstError> {
     let url = config.validate()?;
     let shared = Arc::new(Shared::new(config, Instant::now()));
-    let use_raw = url.scheme() == "http" && !shared.config.http2 && !shared.config.follow_redirects;
-    if !use_raw {
-        general::client(&shared.config, &url).map_err(|e| {
+    let config = &shared.config;
+    let engine = if config.follow_redirects || (config.http2 && url.scheme() == "http") {
+        general::client(config, &url).map_err(|e| {
+            BurstError::BadSetting(format!("could not set up the HTTP client: {e}"))
+        })?;
+        Engine::General
+    } else if url.scheme() == "https" {
+        let tls = tls::Tls::new(config, &url).map_err(|e| {
             BurstError::BadSetting(format!("could not set up the HTTPS client: {e}"))
         })?;
-    }
-    let prepared = raw::Prepared::new(&shared.config, &url);
+        Engine::Tls(Arc::new(tls))
+    } else {
+        Engine::Plain
+    };
+    let prepared = raw::Prepared::new(config, &url);
     let workers_shared = shared.clone();
     let task = tokio::spawn(async move {
         let mut workers = tokio::task::JoinSet::new();
@@ -246,11 +284,12 @@ pub fn start(config: BurstConfig) -> Result<BurstHandle, BurstError> {
             let shared = workers_shared.clone();
             let prepared = prepared.clone();
             let url = url.clone();
+            let engine = engine.clone();
             workers.spawn(async move {
-                if use_raw {
-                    raw::worker(&shared, w, &prepared).await
-                } else {
-                    general::worker(&shared, w, &url).await
+                match engine {
+                    Engine::Plain => raw::worker(&shared, w, &prepared).await,
+                    Engine::Tls(tls) => tls::worker(&shared, w, &prepared, &tls).await,
+                    Engine::General => general::worker(&shared, w, &url).await,
                 }
             });
         }
@@ -291,7 +330,7 @@ where
     let timer = tokio::time::sleep(timeout);
     tokio::pin!(timer);
     loop {
-        if shared.cancel.is_cancelled() || !shared.wait_for_turn(worker as u32).await {
+        if shared.cancelled.load(Ordering::Relaxed) || !shared.wait_for_turn(worker as u32).await {
             return;
         }
         let Some(i) = shared.take_request() else {
@@ -412,6 +451,7 @@ impl BurstHandle {
 
     /// Stops every worker; in-flight requests are dropped at once.
     pub fn cancel(&self) {
+        self.shared.cancelled.store(true, Ordering::Relaxed);
         self.shared.cancel.cancel();
     }
 
