@@ -79,7 +79,7 @@ impl Fault {
     /// Each call's bound (SCALE0_CALL_TIMEOUT, retries included): short where a call
     /// stalls, so a stall costs 4 s; room elsewhere for the SDK's retries and backoff on
     /// a busy machine, so an error is seen as itself rather than as a timeout.
-    fn call_timeout(self) -> &'static str {
+    pub fn call_timeout(self) -> &'static str {
         match self {
             Fault::Stall => "4",
             _ => "10",
