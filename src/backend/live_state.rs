@@ -202,27 +202,9 @@ mod tests {
     use super::*;
 
     fn paused_v2_unknown() -> DatabaseState {
-        DatabaseState {
-            id: "scale0dev".into(),
-            arn: String::new(),
-            status: "available".into(),
-            mode: DbMode::ServerlessV2 {
-                min_acu: 0.0,
-                max_acu: 4.0,
-                seconds_until_auto_pause: Some(300),
-            },
-            engine_version: "16.4".into(),
-            power: Power::Unknown,
-            capacity: None,
-            connections: None,
-            writer_id: None,
-            http_endpoint_enabled: true,
-            secret_arn: None,
-            automatic_restart_time: None,
-            auto_pause_at: None,
-            max_connections_setting: crate::model::ParameterSetting::Default,
-            tags: Vec::new(),
-        }
+        crate::model::test_support::environment("dev")
+            .database
+            .expect("the test environment has a database")
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod convert;
 pub mod discovery;
 mod ecr;
 mod environment;
+mod environment_reads;
 mod fleet;
 pub mod guard;
 pub(crate) mod inventory;

@@ -5,6 +5,7 @@
 
 pub mod accounts;
 mod app;
+mod app_actions;
 pub mod burst;
 pub mod desktop_notify;
 mod events;
