@@ -94,6 +94,9 @@ pub struct AwsBackend {
     /// Custom cluster parameter groups' max_connections by region/group, with when read.
     pub(super) parameter_groups:
         Arc<Mutex<HashMap<String, (f64, crate::backend::parameters::GroupRead)>>>,
+    /// Each environment's month so far (dollars) by its key, with when it was read: hourly
+    /// points change once an hour, so the sleep panel's refreshes reuse it for 10 minutes.
+    pub(super) month_so_far: Arc<Mutex<HashMap<String, (f64, f64)>>>,
 }
 
 impl AwsBackend {
@@ -216,6 +219,7 @@ impl AwsBackend {
             http,
             previous: Arc::default(),
             older_capacity: Arc::default(),
+            month_so_far: Arc::default(),
             parameter_groups: Arc::default(),
             listings: Arc::default(),
         };

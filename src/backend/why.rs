@@ -33,12 +33,26 @@ impl AwsBackend {
         if now - start < 60.0 {
             return Ok(0.0);
         }
+        let key = env.key.to_string();
+        let cache = || {
+            self.month_so_far
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        if let Some((at, dollars)) = cache().get(&key).copied()
+            && now - at < 600.0
+            && at >= start
+        {
+            return Ok(dollars);
+        }
         let hourly = self
             .metrics(&env.key.region, &[env], start, now, 3600)
             .await?
             .pop()
             .unwrap_or_default();
-        Ok(crate::model::cost::spent(env, &hourly, start, now))
+        let dollars = crate::model::cost::spent(env, &hourly, start, now);
+        cache().insert(key, (now, dollars));
+        Ok(dollars)
     }
 
     pub async fn why(&self, env: &Environment) -> Result<Why, BackendError> {
