@@ -17,7 +17,8 @@
 #        (defaults 5, 60, 3; LONG_RUN_SECONDS=0 skips the long run; TLS=0 skips part 2;
 #        BASELINE=path/to/an/older/scale0 adds it as the tool "before", for a before/after
 #        from the same run)
-# Needs: python3, cargo. wrk (Debian: apt-get install wrk) and oha
+# Needs: python3, cargo, GNU time (Debian: apt-get install time). wrk
+# (Debian: apt-get install wrk) and oha
 # (cargo install oha --locked --root DIR; then OHA=DIR/bin/oha) are compared when present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -52,20 +53,26 @@ start_target() {  # mode -> sets url and server
 trap '[ -n "$server" ] && kill $server 2>/dev/null' EXIT
 
 # Runs a client; prints its stdout, then "@@cpu <user+sys s> <peak KB> <target busy %>".
+# The peak comes from GNU time, which forks from its own small image: a child started by
+# Python directly inherits Python's resident size into its peak (the kernel carries the
+# pre-exec high-water mark over exec), which would hide any client smaller than Python.
 measured() {
   TARGET_PID=$server python3 - "$@" <<'PY'
-import os, resource, subprocess, sys, time
+import os, resource, subprocess, sys, tempfile, time
 def target_ticks():
     with open(f"/proc/{os.environ['TARGET_PID']}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return int(fields[11]) + int(fields[12])
-t0, w0 = target_ticks(), time.monotonic()
-out = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=True).stdout
-t1, w1 = target_ticks(), time.monotonic()
+with tempfile.NamedTemporaryFile("r") as peak_file:
+    t0, w0 = target_ticks(), time.monotonic()
+    out = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", peak_file.name] + sys.argv[1:],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=True).stdout
+    t1, w1 = target_ticks(), time.monotonic()
+    peak_kb = int(peak_file.read().split()[-1])
 r = resource.getrusage(resource.RUSAGE_CHILDREN)
 busy = (t1 - t0) / os.sysconf("SC_CLK_TCK") / (w1 - w0) * 100
 sys.stdout.write(out.decode())
-print(f"\n@@cpu {r.ru_utime + r.ru_stime:.3f} {r.ru_maxrss} {busy:.0f}")
+print(f"\n@@cpu {r.ru_utime + r.ru_stime:.3f} {peak_kb} {busy:.0f}")
 PY
 }
 

@@ -19,6 +19,7 @@ pub mod phases;
 mod raw;
 pub mod report;
 pub mod runs;
+mod series;
 pub mod shape;
 pub mod stats;
 mod tls;
@@ -283,15 +284,22 @@ pub fn start(config: BurstConfig) -> Result<BurstHandle, BurstError> {
         for w in 0..workers_shared.config.workers() as usize {
             let shared = workers_shared.clone();
             let prepared = prepared.clone();
-            let url = url.clone();
-            let engine = engine.clone();
-            workers.spawn(async move {
-                match engine {
-                    Engine::Plain => raw::worker(&shared, w, &prepared).await,
-                    Engine::Tls(tls) => tls::worker(&shared, w, &prepared, &tls).await,
-                    Engine::General => general::worker(&shared, w, &url).await,
+            // One spawn per engine, so each task is the size of its own engine's future
+            // (the plain worker's is a fraction of the TLS one's; one match inside a
+            // single future would size every task for the largest).
+            match &engine {
+                Engine::Plain => {
+                    workers.spawn(async move { raw::worker(&shared, w, &prepared).await });
                 }
-            });
+                Engine::Tls(tls) => {
+                    let tls = tls.clone();
+                    workers.spawn(async move { tls::worker(&shared, w, &prepared, &tls).await });
+                }
+                Engine::General => {
+                    let url = url.clone();
+                    workers.spawn(async move { general::worker(&shared, w, &url).await });
+                }
+            };
         }
         run_workers(&workers_shared, workers).await;
     });

@@ -1,13 +1,14 @@
 //! Burst statistics without storing every request: HDR latency histograms (the whole run,
-//! each second, the cold and warm phases), status and error counts, bytes. A few shards of
-//! `Recorder` are shared by the workers; each keeps only its current second and hands
-//! finished seconds to the one shared `Series`, so memory grows by one small histogram per
-//! second of the run, not per worker.
+//! the cold and warm phases), status and error counts, bytes. A few shards of `Recorder`
+//! are shared by the workers; each keeps only its current second and hands finished
+//! seconds to the one shared `Series` (series.rs), which keeps each settled second small.
 
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::{Mutex, PoisonError};
+
+pub use super::series::{Second, SecondAcc, Series};
 
 /// Latencies are recorded in microseconds, up to an hour.
 const MAX_LATENCY_US: u64 = 3_600_000_000;
@@ -85,164 +86,18 @@ pub struct Outcome {
     pub late: bool,
 }
 
-/// One second of the run.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Second {
-    /// Responses of any status.
-    pub responses: u64,
-    /// Requests that ended without a status.
-    pub errors: u64,
-    /// Responses with status >= 500.
-    pub server_errors: u64,
-    /// Requests sent later than due (open model).
-    pub late: u64,
-    pub statuses: BTreeMap<u16, u64>,
-    pub error_kinds: BTreeMap<ErrorKind, u64>,
-    /// Latency percentiles in ms of the responses that finished in this second.
-    pub p50: f64,
-    pub p90: f64,
-    pub p99: f64,
-    pub p999: f64,
-    /// The load asked for in this second: workers (closed model) or requests/s (open).
-    pub target: f64,
-}
-
-fn histogram<T: hdrhistogram::Counter>(sigfig: u8) -> Histogram<T> {
+pub(super) fn histogram<T: hdrhistogram::Counter>(sigfig: u8) -> Histogram<T> {
     // Invariant: these bounds are valid for hdrhistogram (low 1, high >= 2, sigfig <= 5).
     Histogram::new_with_bounds(1, MAX_LATENCY_US, sigfig).expect("valid histogram bounds")
 }
 
-fn ms(us: u64) -> f64 {
+pub(super) fn ms(us: u64) -> f64 {
     us as f64 / 1000.0
 }
 
-/// The counts of one second while it is being filled.
-#[derive(Clone)]
-pub struct SecondAcc {
-    responses: u64,
-    errors: u64,
-    server_errors: u64,
-    late: u64,
-    statuses: BTreeMap<u16, u64>,
-    error_kinds: BTreeMap<ErrorKind, u64>,
-    /// Two significant digits: ~13 KB a second.
-    latency: Histogram<u32>,
-}
-
-impl Default for SecondAcc {
-    fn default() -> Self {
-        SecondAcc {
-            responses: 0,
-            errors: 0,
-            server_errors: 0,
-            late: 0,
-            statuses: BTreeMap::new(),
-            error_kinds: BTreeMap::new(),
-            latency: histogram(2),
-        }
-    }
-}
-
-impl SecondAcc {
-    fn record(&mut self, o: &Outcome) {
-        self.late += o.late as u64;
-        match o.result {
-            Ok((status, _)) => {
-                self.responses += 1;
-                self.server_errors += (status >= 500) as u64;
-                *self.statuses.entry(status).or_default() += 1;
-                self.latency.saturating_record(o.latency_us.max(1));
-            }
-            Err(kind) => {
-                self.errors += 1;
-                *self.error_kinds.entry(kind).or_default() += 1;
-            }
-        }
-    }
-
-    fn merge(&mut self, other: &SecondAcc) {
-        self.responses += other.responses;
-        self.errors += other.errors;
-        self.server_errors += other.server_errors;
-        self.late += other.late;
-        merge_counts(&mut self.statuses, &other.statuses);
-        merge_counts(&mut self.error_kinds, &other.error_kinds);
-        // Same bounds on both sides: adding cannot fail.
-        let _ = self.latency.add(&other.latency);
-    }
-
-    fn summary(&self) -> Second {
-        let h = &self.latency;
-        let q = |p| {
-            if h.is_empty() {
-                0.0
-            } else {
-                ms(h.value_at_quantile(p))
-            }
-        };
-        Second {
-            responses: self.responses,
-            errors: self.errors,
-            server_errors: self.server_errors,
-            late: self.late,
-            statuses: self.statuses.clone(),
-            error_kinds: self.error_kinds.clone(),
-            p50: q(0.5),
-            p90: q(0.9),
-            p99: q(0.99),
-            p999: q(0.999),
-            target: 0.0,
-        }
-    }
-}
-
-fn merge_counts<K: Ord + Copy>(into: &mut BTreeMap<K, u64>, from: &BTreeMap<K, u64>) {
+pub(super) fn merge_counts<K: Ord + Copy>(into: &mut BTreeMap<K, u64>, from: &BTreeMap<K, u64>) {
     for (k, v) in from {
         *into.entry(*k).or_default() += v;
-    }
-}
-
-/// The finished seconds of a run, shared by every shard.
-#[derive(Default)]
-pub struct Series {
-    seconds: Vec<Option<SecondAcc>>,
-}
-
-impl Series {
-    fn absorb(&mut self, at: usize, acc: &SecondAcc) {
-        if self.seconds.len() <= at {
-            self.seconds.resize(at + 1, None);
-        }
-        match &mut self.seconds[at] {
-            Some(s) => s.merge(acc),
-            slot => *slot = Some(acc.clone()),
-        }
-    }
-
-    /// Every second from the start, with the shards' unfinished seconds merged in.
-    pub fn summaries<'a>(&self, open: impl Iterator<Item = (usize, &'a SecondAcc)>) -> Vec<Second> {
-        let mut extra: BTreeMap<usize, SecondAcc> = BTreeMap::new();
-        for (at, acc) in open {
-            extra.entry(at).or_default().merge(acc);
-        }
-        let len = self
-            .seconds
-            .len()
-            .max(extra.keys().next_back().map_or(0, |k| k + 1));
-        (0..len)
-            .map(|i| {
-                let stored = self.seconds.get(i).and_then(Option::as_ref);
-                match (stored, extra.get_mut(&i)) {
-                    (Some(s), Some(e)) => {
-                        e.merge(s);
-                        e.summary()
-                    }
-                    (Some(s), None) => s.summary(),
-                    (None, Some(e)) => e.summary(),
-                    (None, None) => Second::default(),
-                }
-            })
-            .collect()
     }
 }
 
