@@ -15,10 +15,12 @@ fn main() {
     // Packed relative relocations (DT_RELR): the loader would otherwise read ~2.4 MB of
     // relocation entries at every start: a third of a short command's memory and of a
     // burst's (`bench/burst_vs_oha.sh` prints its peak). Needs glibc 2.36 to run (the
-    // .deb declares it); a linker or libc without support leaves the flag unused.
+    // .deb declares it); SCALE0_PLAIN_RELOCS=1 builds without, for an older glibc.
+    println!("cargo:rerun-if-env-changed=SCALE0_PLAIN_RELOCS");
     let target_os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
     let target_env = std::env::var("CARGO_CFG_TARGET_ENV").unwrap_or_default();
-    if target_os == "linux" && target_env == "gnu" {
+    let plain = std::env::var_os("SCALE0_PLAIN_RELOCS").is_some_and(|v| v == "1");
+    if target_os == "linux" && target_env == "gnu" && !plain {
         println!("cargo:rustc-link-arg-bins=-Wl,-z,pack-relative-relocs");
     }
 }

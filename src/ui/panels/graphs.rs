@@ -9,7 +9,7 @@ use crate::ui::intent::Intent;
 use crate::ui::plot;
 use crate::ui::view::GraphsView;
 use egui::{Color32, RichText, Ui};
-use egui_plot::{HLine, Legend, Line, LineStyle, Plot, PlotPoint, PlotPoints, Text, VLine};
+use egui_plot::{HLine, Legend, Line, LineStyle, Plot, PlotPoint, PlotPoints, Points, Text, VLine};
 use std::sync::Arc;
 
 /// The windows a person can pick.
@@ -225,12 +225,28 @@ pub fn show(ui: &mut Ui, view: &GraphsView) -> Option<Intent> {
             .y_axis_label(unit)
             .y_axis_min_width(44.0)
             .x_axis_formatter(move |mark, _| axis_label(mark.value, long))
+            .x_grid_spacer(egui_plot::uniform_grid_spacer(time_steps))
             .label_formatter(move |hover| {
-                let position = match hover {
+                // A value only for a data point; elsewhere only the time under the pointer
+                // (its height is no measurement, and read like one).
+                let (position, mut text) = match hover {
+                    egui_plot::HoverPosition::NearDataPoint {
+                        plot_name,
+                        position,
+                        ..
+                    } if !plot_name.is_empty() => (
+                        *position,
+                        format!(
+                            "{}  {plot_name} {:.1} {unit}",
+                            clock_label(position.x),
+                            position.y
+                        ),
+                    ),
                     egui_plot::HoverPosition::NearDataPoint { position, .. }
-                    | egui_plot::HoverPosition::Elsewhere { position } => *position,
+                    | egui_plot::HoverPosition::Elsewhere { position } => {
+                        (*position, clock_label(position.x))
+                    }
                 };
-                let mut text = format!("{}  {:.1} {unit}", clock_label(position.x), position.y);
                 if let Some(e) = nearest_event(events, position.x, span / 60.0) {
                     text.push_str(&format!(
                         "\n{} ({}): {}",
@@ -245,6 +261,12 @@ pub fn show(ui: &mut Ui, view: &GraphsView) -> Option<Intent> {
                 for s in &lines {
                     for segment in &s.points.segments {
                         let points = PlotPoints::Borrowed(segment.as_slice());
+                        if segment.len() == 1 {
+                            // A lone point (the first minute after a gap, such as a burst's
+                            // first minute after idle) draws no line: mark it instead.
+                            plot_ui.points(Points::new(s.name, points).radius(2.5).color(s.color));
+                            continue;
+                        }
                         let mut line = Line::new(s.name, points).color(s.color);
                         if s.dashed {
                             line = line.style(LineStyle::dashed_loose());
@@ -374,6 +396,26 @@ pub fn show(ui: &mut Ui, view: &GraphsView) -> Option<Intent> {
         },
     );
     clicked.get().map(Intent::LogsAt).or(intent)
+}
+
+/// Grid steps a clock reads (minutes, quarter hours, hours, days) instead of the default
+/// powers of ten, which put marks 100 s apart and labelled them 14:38, 14:40, 14:41.
+fn time_steps(input: egui_plot::GridInput) -> [f64; 3] {
+    const LADDER: [f64; 17] = [
+        1.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0, 10800.0,
+        21600.0, 43200.0, 86400.0, 604800.0,
+    ];
+    let last = LADDER.len() - 1;
+    let i = LADDER
+        .iter()
+        .position(|&s| s >= input.base_step_size)
+        .unwrap_or(last);
+    // Spread over the ladder so the largest step is wide enough for its labels.
+    [
+        LADDER[i],
+        LADDER[(i + 2).min(last)],
+        LADDER[(i + 3).min(last)],
+    ]
 }
 
 /// "14:30", or "Tue 14:30" on windows longer than a day.
