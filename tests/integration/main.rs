@@ -33,6 +33,7 @@ mod logs_ui;
 mod moto;
 mod notify;
 mod panels;
+mod panels_accounts_logs_sleep;
 mod scale;
 mod scheduler;
 mod ui;
