@@ -11,6 +11,7 @@ use crate::backend::profiles::{self, AwsFiles, CredentialSource, ProfileInfo, To
 use crate::backend::sso_login;
 use std::sync::mpsc;
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 /// How long the window waits for a login to be approved (the code's expiry caps it).
 const LOGIN_TIMEOUT: Duration = Duration::from_secs(600);
@@ -80,6 +81,8 @@ pub enum LoginState {
         until: String,
     },
     Failed(String),
+    /// The person cancelled it; nothing was cached.
+    Cancelled,
 }
 
 /// The login shown in the banner and the picker.
@@ -108,6 +111,13 @@ pub struct LoginOffer {
 
 type Loaded = Result<Vec<ProfileInfo>, String>;
 
+/// A login from the window: what it shows, what its thread says, and how to stop it.
+struct Login {
+    view: LoginView,
+    states: mpsc::Receiver<LoginState>,
+    cancel: CancellationToken,
+}
+
 /// The app's accounts state.
 #[derive(Default)]
 pub struct Accounts {
@@ -115,7 +125,7 @@ pub struct Accounts {
     pub files: AwsFiles,
     profiles: Option<Loaded>,
     loading: Option<mpsc::Receiver<Loaded>>,
-    login: Option<(LoginView, mpsc::Receiver<LoginState>)>,
+    login: Option<Login>,
     started: bool,
     settings_was_open: bool,
     had_error: bool,
@@ -155,7 +165,7 @@ impl Accounts {
     }
 
     fn login_view(&self) -> Option<LoginView> {
-        self.login.as_ref().map(|(v, _)| v.clone())
+        self.login.as_ref().map(|l| l.view.clone())
     }
 
     /// The picker's rows: every profile, plus active ones the config does not have.
@@ -185,18 +195,35 @@ impl Accounts {
         view
     }
 
-    /// Starts the device flow for `profile` on its own thread; a login under way is left
-    /// to time out unseen.
+    /// Stops the login under way: its thread ends at its next wait (the device flow polls
+    /// every few seconds) and caches nothing.
+    pub fn cancel_login(&mut self) {
+        if let Some(login) = &mut self.login
+            && matches!(
+                login.view.state,
+                LoginState::Starting | LoginState::Waiting { .. }
+            )
+        {
+            login.cancel.cancel();
+            login.view.state = LoginState::Cancelled;
+        }
+    }
+
+    /// Starts the device flow for `profile` on its own thread; a login under way is
+    /// cancelled first.
     pub fn start_login(
         &mut self,
         ctx: &egui::Context,
         profile: String,
         endpoint_url: Option<String>,
     ) {
+        self.cancel_login();
         let (tx, rx) = mpsc::channel();
         let files = self.files.clone();
         let name = profile.clone();
         let repaint = ctx.clone();
+        let cancel = CancellationToken::new();
+        let cancelled = cancel.clone();
         let spawned = std::thread::Builder::new()
             .name("scale0-login".into())
             .spawn(move || {
@@ -208,19 +235,30 @@ impl Accounts {
                     .enable_all()
                     .build()
                 {
-                    Ok(rt) => rt.block_on(device_flow(&files, &name, endpoint_url, &send)),
-                    Err(e) => Err(format!("could not start the login: {e}")),
+                    // None: cancelled.
+                    Ok(rt) => rt.block_on(async {
+                        tokio::select! {
+                            outcome = device_flow(&files, &name, endpoint_url, &send) => Some(outcome),
+                            _ = cancelled.cancelled() => None,
+                        }
+                    }),
+                    Err(e) => Some(Err(format!("could not start the login: {e}"))),
                 };
                 send(match outcome {
-                    Ok(until) => LoginState::Done { until },
-                    Err(why) => LoginState::Failed(why),
+                    Some(Ok(until)) => LoginState::Done { until },
+                    Some(Err(why)) => LoginState::Failed(why),
+                    None => LoginState::Cancelled,
                 });
             });
         let state = match spawned {
             Ok(_) => LoginState::Starting,
             Err(e) => LoginState::Failed(format!("could not start the login: {e}")),
         };
-        self.login = Some((LoginView { profile, state }, rx));
+        self.login = Some(Login {
+            view: LoginView { profile, state },
+            states: rx,
+            cancel,
+        });
     }
 }
 
@@ -285,7 +323,7 @@ impl App {
 
     /// The login under way, or the last one's failure (tests read its code).
     pub fn login_state(&self) -> Option<&LoginState> {
-        self.accounts.login.as_ref().map(|(v, _)| &v.state)
+        self.accounts.login.as_ref().map(|l| &l.view.state)
     }
 
     /// The profiles the window connects with (empty: the default chain).
@@ -325,8 +363,15 @@ impl App {
             self.revision += 1;
         }
         let mut done = None;
-        if let Some((view, rx)) = &mut self.accounts.login {
+        if let Some(Login {
+            view, states: rx, ..
+        }) = &mut self.accounts.login
+        {
             while let Ok(state) = rx.try_recv() {
+                if view.state == LoginState::Cancelled {
+                    // Said on the click; what the thread says after is moot.
+                    continue;
+                }
                 if let LoginState::Waiting { url, .. } = &state {
                     // A browser that does not open leaves the URL on screen.
                     ctx.open_url(egui::OpenUrl::new_tab(url.clone()));
@@ -385,6 +430,10 @@ impl App {
             Intent::Login(profile) => {
                 let endpoint = self.worker.target().and_then(|t| t.endpoint_url.clone());
                 self.accounts.start_login(ctx, profile, endpoint);
+            }
+            Intent::CancelLogin => {
+                self.accounts.cancel_login();
+                self.revision += 1;
             }
             Intent::SwitchProfile(profile) => {
                 self.palette = None;

@@ -459,7 +459,7 @@ impl App {
             | Intent::LogFollow(_)
             | Intent::LogSelect(_)
             | Intent::LogsAt(_)) => self.apply_logs(intent),
-            intent @ (Intent::Login(_) | Intent::SwitchProfile(_)) => {
+            intent @ (Intent::Login(_) | Intent::CancelLogin | Intent::SwitchProfile(_)) => {
                 self.apply_accounts(ctx, intent)
             }
             Intent::KeepAwakeUntil(until) => self.keep_awake(until),

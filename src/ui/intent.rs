@@ -27,6 +27,8 @@ pub enum Intent {
     },
     /// Log in to IAM Identity Center for this profile (the device flow, in the browser).
     Login(String),
+    /// Stop the login under way.
+    CancelLogin,
     /// Reconnect with this one profile (the palette).
     SwitchProfile(String),
     ConfirmYes,

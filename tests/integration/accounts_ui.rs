@@ -1,7 +1,8 @@
 //! The desktop app's accounts: the profile picker reads a temporary HOME's real-format
 //! AWS config and SSO cache (through `AwsFiles`, not the process environment), applies
 //! several profiles at once, and a profile with no login offers "Log in", runs the
-//! device flow against the emulator's IAM Identity Center and reconnects when approved.
+//! device flow against the emulator's IAM Identity Center (a cancel stops it, caching
+//! nothing) and reconnects when approved.
 
 use crate::accounts::{cache_file, write_config};
 use crate::accounts_multi::log_in;
@@ -103,7 +104,7 @@ async fn the_picker_lists_profiles_and_applies_two_accounts_at_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_profile_without_a_login_offers_log_in_and_reconnects_when_approved() {
+async fn a_profile_without_a_login_offers_log_in_cancels_and_reconnects_when_approved() {
     let emu = emulator(Seed::Demo).await;
     let home = isolated_home();
     write_config(&home, emu.endpoint_url());
@@ -113,10 +114,33 @@ async fn a_profile_without_a_login_offers_log_in_and_reconnects_when_approved() 
     });
     assert!(has_label(&h, "needs an IAM Identity Center (SSO) login"));
 
-    // Denied in the browser: said plainly, nothing cached, offered again.
+    // Cancelled while it waits: said, and an approval arriving after it caches nothing.
     h.get_by_label("Log in to dev-sso").click();
     step_until(&mut h, &emu, 0.0, "the user code", |h| {
         code_shown(h).is_some()
+    });
+    let cancelled_code = code_shown(&h).unwrap_or_default();
+    h.get_by_label("Cancel login").click();
+    step_until(&mut h, &emu, 0.0, "the cancel", |h| {
+        has_label(h, "Login to dev-sso cancelled: nothing was cached")
+            && has_label(h, "Log in to dev-sso")
+    });
+    assert_eq!(h.state().login_state(), Some(&LoginState::Cancelled));
+    approve(&emu, &cancelled_code, false).await;
+    for _ in 0..20 {
+        h.step();
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        !cache_file(&home).exists(),
+        "a cancelled login caches nothing"
+    );
+    assert!(has_label(&h, "can't connect"), "still not connected");
+
+    // Denied in the browser: said plainly, nothing cached, offered again.
+    h.get_by_label("Log in to dev-sso").click();
+    step_until(&mut h, &emu, 0.0, "the user code", |h| {
+        code_shown(h).is_some_and(|c| c != cancelled_code)
     });
     let code = code_shown(&h).unwrap_or_default();
     assert!(has_label(&h, "Copy code"));

@@ -137,6 +137,9 @@ fn progress(ui: &mut Ui, login: &LoginView) -> Option<Intent> {
                 ui.label(format!(
                     "Logging in {profile}: asking IAM Identity Center..."
                 ));
+                if ui.button("Cancel login").clicked() {
+                    intent = Some(Intent::CancelLogin);
+                }
             });
         }
         LoginState::Waiting { url, code } => {
@@ -154,6 +157,9 @@ fn progress(ui: &mut Ui, login: &LoginView) -> Option<Intent> {
                 if ui.button("Copy code").clicked() {
                     intent = Some(Intent::Copy(code.clone()));
                 }
+                if ui.button("Cancel login").clicked() {
+                    intent = Some(Intent::CancelLogin);
+                }
             });
         }
         LoginState::Done { until } => {
@@ -161,6 +167,12 @@ fn progress(ui: &mut Ui, login: &LoginView) -> Option<Intent> {
         }
         LoginState::Failed(why) => {
             ui.colored_label(theme::ERROR, format!("Login to {profile} failed: {why}"));
+        }
+        LoginState::Cancelled => {
+            ui.colored_label(
+                theme::MUTED,
+                format!("Login to {profile} cancelled: nothing was cached"),
+            );
         }
     }
     intent
