@@ -179,8 +179,11 @@ impl Series {
         if self.seconds.len() <= at {
             self.seconds.resize_with(at + 1, || Slot::Empty);
         }
+        let behind = at < self.settled_below;
         let slot = &mut self.seconds[at];
         *slot = match std::mem::replace(slot, Slot::Empty) {
+            // A second already passed by the settling (it had no answers then) settles now.
+            Slot::Empty if behind => Slot::Settled(acc.settle()),
             Slot::Empty => Slot::Open(acc.clone()),
             Slot::Open(mut open) => {
                 open.merge(acc);
@@ -278,6 +281,11 @@ mod tests {
         assert_eq!(seconds[0], reference.summary());
         assert_eq!(seconds[0].responses, 110);
         assert!(seconds[0].p99 >= 890.0, "{:?}", seconds[0]);
+        // A late hand-over into a second that had no answers settles at once.
+        settling.absorb(20, &acc_of([5], 20));
+        assert!(matches!(settling.seconds[15], Slot::Empty));
+        settling.absorb(15, &acc_of([9], 15));
+        assert!(matches!(settling.seconds[15], Slot::Settled(_)));
         // A shard's open second merges into a settled one too.
         let open = acc_of([2], 0);
         let with_open = settling.summaries([(0, &open)].into_iter());
