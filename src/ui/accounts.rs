@@ -195,8 +195,8 @@ impl Accounts {
         view
     }
 
-    /// Stops the login under way: its thread ends at its next wait (the device flow polls
-    /// every few seconds) and caches nothing.
+    /// Stops the login under way at once: its thread drops the device flow mid-wait, so
+    /// nothing is cached after the click.
     pub fn cancel_login(&mut self) {
         if let Some(login) = &mut self.login
             && matches!(
@@ -368,8 +368,10 @@ impl App {
         }) = &mut self.accounts.login
         {
             while let Ok(state) = rx.try_recv() {
-                if view.state == LoginState::Cancelled {
-                    // Said on the click; what the thread says after is moot.
+                if view.state == LoginState::Cancelled && !matches!(state, LoginState::Done { .. })
+                {
+                    // Said on the click. Only a login that finished just before it (its
+                    // token already cached) still counts, so the window tells the truth.
                     continue;
                 }
                 if let LoginState::Waiting { url, .. } = &state {
